@@ -1,0 +1,7 @@
+"""Pruners: when to stop an unpromising trial early."""
+
+from skipjack.pruners._base import BasePruner
+from skipjack.pruners._median import MedianPruner
+from skipjack.pruners._nop import NopPruner
+
+__all__ = ["BasePruner", "MedianPruner", "NopPruner"]

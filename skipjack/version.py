@@ -1,0 +1,3 @@
+"""The skipjack version."""
+
+__version__ = "0.1.0"
