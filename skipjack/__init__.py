@@ -15,15 +15,15 @@ from skipjack import study
 from skipjack import trial
 from skipjack import version
 from skipjack.exceptions import TrialPruned
+from skipjack.study import Study
 from skipjack.study import copy_study
 from skipjack.study import create_study
 from skipjack.study import delete_study
 from skipjack.study import get_all_study_names
 from skipjack.study import get_all_study_summaries
 from skipjack.study import load_study
-from skipjack.study import Study
-from skipjack.trial import create_trial
 from skipjack.trial import Trial
+from skipjack.trial import create_trial
 from skipjack.version import __version__
 
 __all__ = [

@@ -4,8 +4,10 @@
 Optuna, for samplers that group parameters; they are private and not part of ``__all__``.
 """
 
-from skipjack.search_space._group_decomposed import _GroupDecomposedSearchSpace
-from skipjack.search_space._group_decomposed import _SearchSpaceGroup
+from skipjack.search_space._group_decomposed import (
+    _GroupDecomposedSearchSpace as _GroupDecomposedSearchSpace,
+)
+from skipjack.search_space._group_decomposed import _SearchSpaceGroup as _SearchSpaceGroup
 from skipjack.search_space._intersection import IntersectionSearchSpace
 from skipjack.search_space._intersection import intersection_search_space
 

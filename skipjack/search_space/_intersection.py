@@ -8,6 +8,7 @@ it as the set of parameters they can model jointly.
 
 from __future__ import annotations
 
+import bisect
 import copy
 from typing import TYPE_CHECKING
 from typing import Any
@@ -90,7 +91,8 @@ class _NewlyFinished:
     def take(self, study: Any) -> list[FrozenTrial]:
         """Return, in number order, the trials of interest that finished since the last call."""
         trials = study.get_trials(deepcopy=False, states=self._read_states)
-        start = _first_at_or_above(trials, self._watermark)
+        # ``trials`` is sorted by number: skip straight past the watermark.
+        start = bisect.bisect_left(trials, self._watermark, key=lambda t: t.number)
         new: list[FrozenTrial] = []
         first_unfinished: int | None = None
         for trial in trials[start:]:
@@ -106,18 +108,6 @@ class _NewlyFinished:
             self._watermark = max(self._watermark, trials[-1].number + 1)
         self._seen = {n for n in self._seen if n >= self._watermark}
         return new
-
-
-def _first_at_or_above(trials: list[FrozenTrial], number: int) -> int:
-    """Index of the first trial whose number is at least ``number`` (``trials`` is sorted)."""
-    lo, hi = 0, len(trials)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if trials[mid].number < number:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 class IntersectionSearchSpace:

@@ -187,6 +187,7 @@ class BaseStorage(abc.ABC):
 
     def remove_session(self) -> None:
         """Release connections; a no-op for storages without any."""
+        return None
 
     def check_trial_is_updatable(self, trial_id: int, trial_state: TrialState) -> None:
         """Raise UpdateFinishedTrialError if ``trial_state`` is a finished state."""

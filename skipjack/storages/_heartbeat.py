@@ -12,8 +12,8 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 import threading
-from typing import Any
 from typing import TYPE_CHECKING
+from typing import Any
 
 from skipjack.trial._state import TrialState
 

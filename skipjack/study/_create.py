@@ -11,8 +11,8 @@ from skipjack.exceptions import DuplicatedStudyError
 from skipjack.storages._base import BaseStorage
 from skipjack.storages._get import get_storage
 from skipjack.study._study_direction import StudyDirection
-from skipjack.study._study_summary import _build_summaries
 from skipjack.study._study_summary import StudySummary
+from skipjack.study._study_summary import _build_summaries
 from skipjack.study.study import Study
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ should go through one :meth:`TrialHistory.snapshot`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import math
 import threading
 from typing import Any
 
@@ -181,7 +182,12 @@ class TrialHistory:
                 watermark = 0
             else:
                 trials, watermark = fetch(self._study_id, self._watermark)
-            new = [t for t in trials if t._trial_id not in self._seen]
+            new: list[FrozenTrial] = []
+            ids: set[int] = set()
+            for trial in trials:
+                if trial._trial_id not in self._seen and trial._trial_id not in ids:
+                    ids.add(trial._trial_id)
+                    new.append(trial)
             if new:
                 self._append(new)
                 self._snapshot = self._take_snapshot()
@@ -204,29 +210,21 @@ class TrialHistory:
 
     def _append(self, trials: list[FrozenTrial]) -> None:
         # Convert everything first so that a bad trial raises before any array is touched.
-        params = [
-            {name: float(t.distributions[name].to_internal_repr(v)) for name, v in t.params.items()}
-            for t in trials
-        ]
+        rows = [_row_of(t, self._n_objectives) for t in trials]
         start = self._n
         stop = start + len(trials)
         self._reserve(stop)
         self._numbers[start:stop] = [t.number for t in trials]
         self._states[start:stop] = [int(t.state) for t in trials]
-        self._values[start:stop] = np.nan
-        for row, trial, internal in zip(range(start, stop), trials, params):
-            values = trial.values
-            if values is not None:
-                # Only as many values as objectives fit; missing ones stay NaN.
-                k = min(len(values), self._n_objectives)
-                self._values[row, :k] = values[:k]
-            for name, value in internal.items():
+        self._values[start:stop] = [values for values, _, _ in rows]
+        for row, (_, params, steps) in zip(range(start, stop), rows):
+            for name, value in params.items():
                 column = self._params.get(name)
                 if column is None:
                     column = np.full(self._capacity, np.nan)
                     self._params[name] = column
                 column[row] = value
-            for step, intermediate in trial.intermediate_values.items():
+            for step, intermediate in steps:
                 self._append_step(step, row, intermediate)
         # Rows are complete; publish them.
         self._trials.extend(trials)
@@ -298,6 +296,20 @@ class TrialHistory:
         """float64 array: intermediate values reported at ``step`` by rows in ``states`` that
         reported at that step (NaN values kept)."""
         return self._snapshot.intermediate_at(step, states)
+
+
+def _row_of(
+    trial: FrozenTrial, n_objectives: int
+) -> tuple[list[float], dict[str, float], list[tuple[int, float]]]:
+    """One trial's values (NaN-padded to ``n_objectives``), internal params and reports."""
+    values = [float(v) for v in (trial.values or [])[:n_objectives]]
+    values += [math.nan] * (n_objectives - len(values))
+    params = {
+        name: float(trial.distributions[name].to_internal_repr(value))
+        for name, value in trial.params.items()
+    }
+    steps = [(int(step), float(v)) for step, v in trial.intermediate_values.items()]
+    return values, params, steps
 
 
 def _grown(array: np.ndarray, capacity: int, fill: float) -> np.ndarray:

@@ -13,8 +13,8 @@ import gc
 import os
 import sys
 import time
-from typing import Any
 from typing import TYPE_CHECKING
+from typing import Any
 import warnings
 
 from skipjack import logging as _logging
@@ -39,7 +39,9 @@ def _check_arguments(
     if n_trials is not None and (
         isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0
     ):
-        raise ValueError(f"optimize: n_trials must be a non-negative int or None, got {n_trials!r}.")
+        raise ValueError(
+            f"optimize: n_trials must be a non-negative int or None, got {n_trials!r}."
+        )
     if timeout is not None:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (
             timeout >= 0
@@ -84,7 +86,9 @@ def optimize(
         raise RuntimeError("Nested invocation of `Study.optimize` method isn't allowed.")
     if show_progress_bar and n_trials is None and timeout is not None and n_jobs != 1:
         warnings.warn(
-            "The timeout-based progress bar is not supported with n_jobs != 1.", UserWarning
+            "The timeout-based progress bar is not supported with n_jobs != 1.",
+            UserWarning,
+            stacklevel=2,
         )
         show_progress_bar = False
     progress = ProgressBar(show_progress_bar, n_trials, timeout)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-from typing import TYPE_CHECKING
 import threading
+from typing import TYPE_CHECKING
+from typing import Any
 
 if TYPE_CHECKING:
     from skipjack.study.study import Study

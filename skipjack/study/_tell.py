@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 import math
-from typing import Any
 from typing import TYPE_CHECKING
+from typing import Any
 import warnings
 
 from skipjack import logging as _logging

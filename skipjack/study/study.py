@@ -10,20 +10,20 @@ from collections.abc import Sequence
 import copy
 import numbers
 import threading
-from typing import Any
 from typing import TYPE_CHECKING
+from typing import Any
 
 from skipjack import logging as _logging
-from skipjack.distributions import _convert_old_distribution_to_new_distribution
 from skipjack.distributions import BaseDistribution
+from skipjack.distributions import _convert_old_distribution_to_new_distribution
 from skipjack.exceptions import UpdateFinishedTrialError
 from skipjack.storages._base import BaseStorage
 from skipjack.storages._heartbeat import HeartbeatThread
 from skipjack.storages._heartbeat import is_heartbeat_enabled
 from skipjack.study._study_direction import StudyDirection
 from skipjack.trial._constraints import is_feasible
-from skipjack.trial._frozen import create_trial
 from skipjack.trial._frozen import FrozenTrial
+from skipjack.trial._frozen import create_trial
 from skipjack.trial._state import TrialState
 from skipjack.trial._trial import Trial
 

@@ -8,10 +8,10 @@ import threading
 import pytest
 
 from skipjack.storages._base import BaseStorage
+from skipjack.testing._storage_base import StorageFixture
 from skipjack.testing._storage_base import finish
 from skipjack.testing._storage_base import new_study
 from skipjack.testing._storage_base import run_threads
-from skipjack.testing._storage_base import StorageFixture
 from skipjack.testing._storage_base import template
 from skipjack.trial._state import TrialState
 

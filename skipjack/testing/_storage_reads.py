@@ -8,11 +8,11 @@ import pytest
 
 from skipjack.distributions import FloatDistribution
 from skipjack.storages._base import BaseStorage
-from skipjack.testing._storage_base import finish
 from skipjack.testing._storage_base import MAXIMIZE
 from skipjack.testing._storage_base import MINIMIZE
-from skipjack.testing._storage_base import new_study
 from skipjack.testing._storage_base import StorageFixture
+from skipjack.testing._storage_base import finish
+from skipjack.testing._storage_base import new_study
 from skipjack.testing._storage_base import template
 from skipjack.trial._state import TrialState
 

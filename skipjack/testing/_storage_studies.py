@@ -11,11 +11,11 @@ import pytest
 from skipjack.exceptions import DuplicatedStudyError
 from skipjack.storages._base import BaseStorage
 from skipjack.study._study_direction import StudyDirection
-from skipjack.testing._storage_base import finish
 from skipjack.testing._storage_base import MAXIMIZE
 from skipjack.testing._storage_base import MINIMIZE
-from skipjack.testing._storage_base import new_study
 from skipjack.testing._storage_base import StorageFixture
+from skipjack.testing._storage_base import finish
+from skipjack.testing._storage_base import new_study
 from skipjack.trial._state import TrialState
 
 # JSON values of every kind an attribute may hold (lists, not tuples: JSON has no tuples).

@@ -17,10 +17,10 @@ from skipjack.exceptions import UpdateFinishedTrialError
 from skipjack.storages._base import BaseStorage
 from skipjack.testing._storage_base import COMPLETE
 from skipjack.testing._storage_base import FINISHED_STATES
-from skipjack.testing._storage_base import new_study
-from skipjack.testing._storage_base import run_threads
 from skipjack.testing._storage_base import START
 from skipjack.testing._storage_base import StorageFixture
+from skipjack.testing._storage_base import new_study
+from skipjack.testing._storage_base import run_threads
 from skipjack.testing._storage_base import template
 from skipjack.testing._storage_studies import JSON_VALUES
 from skipjack.trial._state import TrialState
@@ -30,12 +30,8 @@ _X = FloatDistribution(0.0, 1.0)
 # Every write a finished trial must refuse.
 _SETTERS: dict[str, Callable[[BaseStorage, int], Any]] = {
     "set_trial_param": lambda s, t: s.set_trial_param(t, "late", 0.5, _X),
-    "set_trial_state_values(RUNNING)": lambda s, t: s.set_trial_state_values(
-        t, TrialState.RUNNING
-    ),
-    "set_trial_state_values(WAITING)": lambda s, t: s.set_trial_state_values(
-        t, TrialState.WAITING
-    ),
+    "set_trial_state_values(RUNNING)": lambda s, t: s.set_trial_state_values(t, TrialState.RUNNING),
+    "set_trial_state_values(WAITING)": lambda s, t: s.set_trial_state_values(t, TrialState.WAITING),
     "set_trial_state_values(COMPLETE)": lambda s, t: s.set_trial_state_values(
         t, TrialState.COMPLETE, [9.0]
     ),

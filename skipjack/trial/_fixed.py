@@ -14,8 +14,8 @@ from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.trial._base import BaseTrial
-from skipjack.trial._constraints import checked_constraint_value
 from skipjack.trial._constraints import CONSTRAINTS_KEY
+from skipjack.trial._constraints import checked_constraint_value
 from skipjack.trial._constraints import constraints_from_system_attrs
 from skipjack.trial._trial import _make_distribution
 

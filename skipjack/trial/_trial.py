@@ -6,8 +6,8 @@ from collections.abc import Callable
 from collections.abc import Sequence
 import copy
 import datetime
-from typing import Any
 from typing import TYPE_CHECKING
+from typing import Any
 import warnings
 
 from skipjack import distributions as _dists
@@ -18,8 +18,8 @@ from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.trial._base import BaseTrial
-from skipjack.trial._constraints import checked_constraint_value
 from skipjack.trial._constraints import CONSTRAINTS_KEY
+from skipjack.trial._constraints import checked_constraint_value
 from skipjack.trial._constraints import constraints_from_system_attrs
 from skipjack.trial._frozen import FrozenTrial
 

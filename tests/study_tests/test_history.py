@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 import math
 import pickle
+import sys
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -21,11 +22,11 @@ from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.storages._base import BaseStorage
 from skipjack.storages._in_memory import InMemoryStorage
-from skipjack.study._history import history_of
 from skipjack.study._history import TrialHistory
+from skipjack.study._history import history_of
 from skipjack.study._study_direction import StudyDirection
-from skipjack.trial._frozen import create_trial
 from skipjack.trial._frozen import FrozenTrial
+from skipjack.trial._frozen import create_trial
 from skipjack.trial._state import TrialState
 
 COMPLETE, PRUNED, FAIL = TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL
@@ -93,6 +94,8 @@ def test_params_first_seen_later_are_nan_filled() -> None:
     study = make_study()
     for k in range(20):
         add(study, params={"x": float(k) / 4})
+    history_of(study)
+    # Rows beyond the first refresh make the columns grow after "x" exists.
     add(study, params={"x": 1.0, "n": 32, "c": None})
     add(study, FAIL, params={"c": "b"})
     history = history_of(study)
@@ -154,6 +157,16 @@ class _FullReadStorage(InMemoryStorage):
     get_finished_trials_since = BaseStorage.get_finished_trials_since
 
 
+class _RepeatingStorage(InMemoryStorage):
+    """A careless storage that hands back every finished trial twice, every time."""
+
+    def get_finished_trials_since(
+        self, study_id: int, watermark: int
+    ) -> tuple[list[FrozenTrial], int]:
+        trials = self.get_all_trials(study_id, deepcopy=False, states=(COMPLETE, PRUNED, FAIL))
+        return trials + trials, 0
+
+
 class _OptunaStyleStorage:
     """A storage object without get_finished_trials_since (written against Optuna's API)."""
 
@@ -171,7 +184,8 @@ class _OptunaStyleStorage:
 
 
 @pytest.mark.parametrize(
-    "storage_factory", [_FullReadStorage, lambda: _OptunaStyleStorage(InMemoryStorage())]
+    "storage_factory",
+    [_FullReadStorage, _RepeatingStorage, lambda: _OptunaStyleStorage(InMemoryStorage())],
 )
 def test_storages_returning_everything_give_no_duplicates(storage_factory: Any) -> None:
     study = make_study(storage=storage_factory())
@@ -184,6 +198,22 @@ def test_storages_returning_everything_give_no_duplicates(storage_factory: Any) 
     assert history.numbers.tolist() == [0, 1, 2]
     np.testing.assert_array_equal(history.param("x"), [1.0, np.nan, 2.0])
     np.testing.assert_array_equal(history.intermediate_at(0), [1.0, 2.0])
+
+
+def test_a_trial_that_cannot_be_converted_leaves_the_history_intact() -> None:
+    study = make_study()
+    add(study, values=[1.0], params={"x": 1.0}, intermediate={0: 1.0})
+    history = history_of(study)
+    broken = create_trial(value=2.0, params={"c": "b"}, distributions={"c": DISTS["c"]})
+    broken.params["c"] = "not a choice"  # as if read back from a damaged storage
+    study._storage.create_new_trial(study._study_id, template_trial=broken)
+    with pytest.raises(ValueError):
+        history.refresh()
+    assert len(history) == 1
+    np.testing.assert_array_equal(history.intermediate_at(0), [1.0])
+    with pytest.raises(ValueError):  # the next refresh tries again rather than skip it
+        history.refresh()
+    assert len(history) == 1
 
 
 def test_concurrent_refreshes_while_trials_finish() -> None:
@@ -209,11 +239,17 @@ def test_concurrent_refreshes_while_trials_finish() -> None:
         except BaseException as error:  # noqa: BLE001
             errors.append(error)
 
-    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    threads = [threading.Thread(target=writer)]
+    threads += [threading.Thread(target=reader) for _ in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so unguarded sections would interleave
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        sys.setswitchinterval(interval)
     assert not errors
     assert all(h is histories[0] for h in histories)
     history = history_of(study)
@@ -229,7 +265,7 @@ def test_snapshot_is_fixed_and_arrays_are_read_only() -> None:
     add(study, values=[1.0], params={"x": 1.0}, intermediate={0: 1.0})
     history = history_of(study)
     snapshot = history.snapshot()
-    for k in range(40):
+    for _ in range(40):
         add(study, values=[2.0], params={"x": 2.0, "n": 4}, intermediate={0: 2.0})
     history_of(study)
     assert len(snapshot) == 1 and len(history) == 41

@@ -15,9 +15,9 @@ from skipjack.exceptions import DuplicatedStudyError
 from skipjack.samplers import RandomSampler
 from skipjack.storages import InMemoryStorage
 from skipjack.study import StudyDirection
-from skipjack.trial import create_trial
 from skipjack.trial import FrozenTrial
 from skipjack.trial import TrialState
+from skipjack.trial import create_trial
 
 
 def quadratic(trial: skipjack.Trial) -> float:
@@ -183,7 +183,7 @@ class TestAskTell:
 
     def test_tell_by_number_by_frozen_trial_and_states(self) -> None:
         study = skipjack.create_study()
-        t0, t1, t2 = study.ask(), study.ask(), study.ask()
+        _t0, t1, t2 = study.ask(), study.ask(), study.ask()
         study.tell(0, 1.0)
         t1.report(0.3, 2)
         frozen1 = study._storage.get_trial(t1._trial_id)

@@ -9,9 +9,9 @@ import pytest
 from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
-from skipjack.trial import create_trial
 from skipjack.trial import FrozenTrial
 from skipjack.trial import TrialState
+from skipjack.trial import create_trial
 
 
 def _frozen(**overrides: object) -> FrozenTrial:
