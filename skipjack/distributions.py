@@ -661,6 +661,8 @@ def check_distribution_compatibility(
     Raises:
         ValueError: if the two distributions are incompatible.
     """
+    if dist_old is dist_new:
+        return
     if type(dist_old) is not type(dist_new):
         raise ValueError(
             "Cannot set different distribution kind to the same parameter name "

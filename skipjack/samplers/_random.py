@@ -84,10 +84,15 @@ def _draw(rng: np.random.RandomState, dist: BaseDistribution) -> Any:
     points. The order and number of random draws match Optuna's sampler, which keeps seeded
     streams identical between the two libraries.
     """
+    kind = type(dist)
+    if kind is FloatDistribution:
+        return _draw_float(rng, dist)  # type: ignore[arg-type]
+    if kind is IntDistribution:
+        return _draw_int(rng, dist)  # type: ignore[arg-type]
     if isinstance(dist, CategoricalDistribution):
         # One uniform score per choice and the best wins: uniform over choices.
-        scores = rng.uniform(np.zeros(len(dist.choices)), np.ones(len(dist.choices)))
-        return dist.to_external_repr(int(np.argmax(scores)))
+        scores = rng.random_sample(len(dist.choices))
+        return dist.to_external_repr(int(scores.argmax()))
     if isinstance(dist, FloatDistribution):
         return _draw_float(rng, dist)
     if isinstance(dist, IntDistribution):
@@ -99,12 +104,14 @@ def _draw(rng: np.random.RandomState, dist: BaseDistribution) -> Any:
 
 
 def _uniform(rng: np.random.RandomState, low: float, high: float) -> float:
-    return float(rng.uniform(np.array([low]), np.array([high]))[0])
+    # NumPy's legacy ``uniform`` computes exactly ``low + (high - low) * u``; calling the
+    # scalar generator directly skips its array machinery and keeps the stream identical.
+    return low + (high - low) * rng.random_sample()
 
 
 def _below(high: float) -> float:
     """The largest float smaller than ``high``."""
-    return float(np.nextafter(high, -math.inf))
+    return math.nextafter(high, -math.inf)
 
 
 def _draw_float(rng: np.random.RandomState, dist: FloatDistribution) -> float:
@@ -113,15 +120,15 @@ def _draw_float(rng: np.random.RandomState, dist: FloatDistribution) -> float:
         x = math.exp(_uniform(rng, math.log(low), math.log(high)))
         # exp(log(x)) can miss the bounds by an ulp: clip into [low, high), or onto the one
         # value of a single-point range.
-        return low if dist.single() else min(max(x, low), _below(high))
+        return low if low == high else min(max(x, low), _below(high))
     if dist.step is not None:
         step = dist.step
         u = _uniform(rng, low - 0.5 * step, high + 0.5 * step)
-        k = np.round((u - low) / step)
+        k = round((u - low) / step)
         return float(min(max(k * step + low, low), high))
     u = _uniform(rng, low, high)
     # The range is half-open like numpy's uniform: ``high`` itself is never returned.
-    return u if dist.single() else min(u, _below(high))
+    return u if low == high else min(u, _below(high))
 
 
 def _draw_int(rng: np.random.RandomState, dist: IntDistribution) -> int:

@@ -22,6 +22,8 @@ from skipjack.study._study_direction import StudyDirection
 from skipjack.trial._frozen import FrozenTrial
 from skipjack.trial._state import TrialState
 
+_FINISHED_STATES = frozenset((TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
+
 __all__ = ["InMemoryStorage"]
 
 _logger = logging.get_logger(__name__)
@@ -38,8 +40,9 @@ class _StudyRecord:
         self.directions = directions
         self.user_attrs: dict[str, Any] = {}
         self.system_attrs: dict[str, Any] = {}
-        # Index = trial number. Entries are replaced, never mutated, on every write
-        # (copy-on-write), so a FrozenTrial handed out earlier stays a consistent snapshot.
+        # Index = trial number. A trial object that has been handed out is never mutated again:
+        # the next write replaces it with a copy (copy-on-write), so a FrozenTrial returned
+        # earlier stays a consistent snapshot. See InMemoryStorage._writable.
         self.trials: list[FrozenTrial] = []
         # Trial numbers in each state, so filtered reads and counts skip the other trials.
         self.numbers_by_state: dict[TrialState, set[int]] = {s: set() for s in TrialState}
@@ -69,6 +72,9 @@ class InMemoryStorage(BaseStorage):
         self._trial_locations: dict[int, tuple[int, int]] = {}
         self._next_study_id = 0
         self._next_trial_id = 0
+        # Ids of unfinished trials whose stored object no reader has seen since it was last
+        # copied: writes may update those in place instead of copying the trial again.
+        self._owned: set[int] = set()
         self._lock = threading.RLock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -103,6 +109,7 @@ class InMemoryStorage(BaseStorage):
             record = self._study(study_id)
             for trial in record.trials:
                 del self._trial_locations[trial._trial_id]
+                self._owned.discard(trial._trial_id)
             del self._study_ids_by_name[record.name]
             del self._studies[study_id]
 
@@ -193,6 +200,8 @@ class InMemoryStorage(BaseStorage):
             self._next_trial_id += 1
             self._trial_locations[trial_id] = (study_id, number)
             record.trials.append(trial)
+            if not trial.state.is_finished():
+                self._owned.add(trial_id)
             record.numbers_by_state[trial.state].add(number)
             if trial.state.is_finished():
                 self._on_finished(record, trial)
@@ -207,19 +216,14 @@ class InMemoryStorage(BaseStorage):
     ) -> None:
         """Record a parameter after checking it against the study's first distribution."""
         with self._lock:
-            record, trial = self._updatable_trial(trial_id)
+            record, trial = self._writable(trial_id)
             first = record.distributions.get(param_name)
             if first is not None:
                 check_distribution_compatibility(first, distribution)
             else:
                 record.distributions[param_name] = distribution
-            trial = copy.copy(trial)
-            trial.params = {
-                **trial.params,
-                param_name: distribution.to_external_repr(param_value_internal),
-            }
-            trial.distributions = {**trial.distributions, param_name: distribution}
-            record.trials[trial.number] = trial
+            trial._params[param_name] = distribution.to_external_repr(param_value_internal)
+            trial._distributions[param_name] = distribution
 
     def set_trial_state_values(
         self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
@@ -233,7 +237,8 @@ class InMemoryStorage(BaseStorage):
             record, old = self._updatable_trial(trial_id)
             if state == TrialState.RUNNING and old.state != TrialState.WAITING:
                 return False
-            trial = copy.copy(old)
+            old_state = old.state
+            _, trial = self._writable(trial_id)
             trial.state = state
             if values is not None:
                 trial.values = values
@@ -242,10 +247,10 @@ class InMemoryStorage(BaseStorage):
                 trial.datetime_start = now
             if state.is_finished():
                 trial.datetime_complete = now
-            record.trials[trial.number] = trial
-            record.numbers_by_state[old.state].discard(trial.number)
+            record.numbers_by_state[old_state].discard(trial.number)
             record.numbers_by_state[state].add(trial.number)
             if state.is_finished():
+                self._owned.discard(trial_id)
                 self._on_finished(record, trial)
             return True
 
@@ -254,31 +259,26 @@ class InMemoryStorage(BaseStorage):
     ) -> None:
         """Record (or overwrite) the intermediate value at ``step``."""
         with self._lock:
-            record, trial = self._updatable_trial(trial_id)
-            trial = copy.copy(trial)
-            trial.intermediate_values = {**trial.intermediate_values, step: intermediate_value}
-            record.trials[trial.number] = trial
+            _, trial = self._writable(trial_id)
+            trial.intermediate_values[step] = intermediate_value
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
         """Set a trial user attribute."""
         with self._lock:
-            record, trial = self._updatable_trial(trial_id)
-            trial = copy.copy(trial)
-            trial.user_attrs = {**trial.user_attrs, key: copy.deepcopy(value)}
-            record.trials[trial.number] = trial
+            _, trial = self._writable(trial_id)
+            trial._user_attrs[key] = copy.deepcopy(value)
 
     def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
         """Set a trial system attribute."""
         with self._lock:
-            record, trial = self._updatable_trial(trial_id)
-            trial = copy.copy(trial)
-            trial.system_attrs = {**trial.system_attrs, key: copy.deepcopy(value)}
-            record.trials[trial.number] = trial
+            _, trial = self._writable(trial_id)
+            trial._system_attrs[key] = copy.deepcopy(value)
 
     # ---- trials: reads -------------------------------------------------------------------
     def get_trial(self, trial_id: int) -> FrozenTrial:
         """Return one trial. It is the stored snapshot: do not modify it."""
         with self._lock:
+            self._owned.discard(trial_id)
             return self._trial(trial_id)[1]
 
     def get_all_trials(
@@ -293,7 +293,12 @@ class InMemoryStorage(BaseStorage):
             if states is None:
                 trials = list(record.trials)
             else:
-                wanted = [s for s in TrialState if s in states]
+                if type(states) is tuple and all(type(s) is TrialState for s in states):
+                    wanted = list(dict.fromkeys(states))
+                else:
+                    wanted = [s for s in TrialState if s in states]
+                if len(wanted) == 1 and not record.numbers_by_state[wanted[0]]:
+                    return []
                 if sum(len(record.numbers_by_state[s]) for s in wanted) == len(record.trials):
                     trials = list(record.trials)
                 else:
@@ -301,6 +306,9 @@ class InMemoryStorage(BaseStorage):
                         record.numbers_by_state[s] for s in wanted
                     )
                     trials = [record.trials[n] for n in sorted(numbers)]
+            if self._owned:
+                for t in trials:
+                    self._owned.discard(t._trial_id)
         return copy.deepcopy(trials) if deepcopy else trials
 
     def get_trial_id_from_study_id_trial_number(self, study_id: int, trial_number: int) -> int:
@@ -386,13 +394,31 @@ class InMemoryStorage(BaseStorage):
             raise KeyError(f"No trial with trial_id {trial_id} exists.") from None
 
     def _trial(self, trial_id: int) -> tuple[_StudyRecord, FrozenTrial]:
-        study_id, number = self._location(trial_id)
-        record = self._studies[study_id]
-        return record, record.trials[number]
+        location = self._trial_locations.get(trial_id)
+        if location is None:
+            raise KeyError(f"No trial with trial_id {trial_id} exists.")
+        record = self._studies[location[0]]
+        return record, record.trials[location[1]]
 
     def _updatable_trial(self, trial_id: int) -> tuple[_StudyRecord, FrozenTrial]:
         record, trial = self._trial(trial_id)
-        self.check_trial_is_updatable(trial_id, trial.state)
+        if trial.state in _FINISHED_STATES:
+            self.check_trial_is_updatable(trial_id, trial.state)
+        return record, trial
+
+    def _writable(self, trial_id: int) -> tuple[_StudyRecord, FrozenTrial]:
+        """The unfinished trial's stored object, safe to update in place: a fresh copy (with
+        fresh containers) replaces it first if a reader may hold it."""
+        record, trial = self._updatable_trial(trial_id)
+        if trial_id not in self._owned:
+            trial = trial.__copy__()
+            trial._params = dict(trial._params)
+            trial._distributions = dict(trial._distributions)
+            trial.intermediate_values = dict(trial.intermediate_values)
+            trial._user_attrs = dict(trial._user_attrs)
+            trial._system_attrs = dict(trial._system_attrs)
+            record.trials[trial.number] = trial
+            self._owned.add(trial_id)
         return record, trial
 
     def _on_finished(self, record: _StudyRecord, trial: FrozenTrial) -> None:

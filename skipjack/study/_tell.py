@@ -57,6 +57,8 @@ def _check_state_and_values(state: TrialState | None, values: Sequence[Any] | No
 
 def values_problem(n_objectives: int, values: Sequence[Any]) -> str | None:
     """Return why ``values`` cannot be a trial's objective values, or None when they can."""
+    if n_objectives == 1 and len(values) == 1 and type(values[0]) is float:
+        return None if values[0] == values[0] else f"The value {values[0]} is not acceptable"
     errors = []
     for v in values:
         try:
@@ -79,6 +81,8 @@ def values_problem(n_objectives: int, values: Sequence[Any]) -> str | None:
 def _as_sequence(value_or_values: Any) -> list[Any] | None:
     if value_or_values is None:
         return None
+    if type(value_or_values) in (float, int):
+        return [value_or_values]
     if isinstance(value_or_values, (str, bytes)):
         return [value_or_values]
     if isinstance(value_or_values, Sequence):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Sequence
+import copy
 import datetime
 import math
 from typing import Any
@@ -116,6 +117,27 @@ class FrozenTrial(BaseTrial):
 
     def __hash__(self) -> int:
         return hash((self._number, self._trial_id, self.state))
+
+    def __copy__(self) -> FrozenTrial:
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenTrial:
+        # Hot path (``study.trials``, callbacks, ``tell``): params hold scalars and
+        # distributions are treated as immutable, so only containers need copying; attributes
+        # are deep-copied only when they hold containers.
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        state = self.__dict__.copy()
+        state["_values"] = None if self._values is None else list(self._values)
+        state["_params"] = dict(self._params)
+        state["_distributions"] = dict(self._distributions)
+        state["_user_attrs"] = _copy_attrs(self._user_attrs, memo)
+        state["_system_attrs"] = _copy_attrs(self._system_attrs, memo)
+        state["intermediate_values"] = dict(self.intermediate_values)
+        new.__dict__.update(state)
+        return new
 
     def __repr__(self) -> str:
         fields = {
@@ -328,6 +350,16 @@ class FrozenTrial(BaseTrial):
     def constraints(self) -> dict[str, float]:
         """Constraint values by name; feasible when all are zero or less."""
         return constraints_from_system_attrs(self._system_attrs)
+
+
+_IMMUTABLE_SCALARS = (type(None), bool, int, float, str)
+
+
+def _copy_attrs(attrs: dict[str, Any], memo: dict[int, Any]) -> dict[str, Any]:
+    for value in attrs.values():
+        if type(value) not in _IMMUTABLE_SCALARS:
+            return copy.deepcopy(attrs, memo)
+    return dict(attrs)
 
 
 def create_trial(

@@ -25,4 +25,7 @@ class TrialState(enum.IntEnum):
 
     def is_finished(self) -> bool:
         """Return ``True`` for COMPLETE, PRUNED and FAIL; ``False`` for RUNNING and WAITING."""
-        return self not in (TrialState.RUNNING, TrialState.WAITING)
+        return self in _FINISHED
+
+
+_FINISHED = frozenset((TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))

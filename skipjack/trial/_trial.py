@@ -43,6 +43,83 @@ def _make_distribution(
         raise type(e)(f"{method}({name!r}): {e}") from None
 
 
+# Validated distributions by their exact arguments, with their ``single()`` answer. An
+# objective asks for the same handful of distributions in every trial; building and validating
+# them again is most of a suggest call's cost. Keys hold only plain ints/floats/bools/strs (so
+# True is never confused with 1) and the cache is cleared when it grows past a bound.
+_CACHE_LIMIT = 4096
+_dist_cache: dict[tuple[Any, ...], tuple[BaseDistribution, bool]] = {}
+_FLOAT_BOUND_TYPES = (int, float)
+
+
+def _cache_put(key: tuple[Any, ...], dist: BaseDistribution) -> tuple[BaseDistribution, bool]:
+    if len(_dist_cache) >= _CACHE_LIMIT:
+        _dist_cache.clear()
+    entry = (dist, dist.single())
+    _dist_cache[key] = entry
+    return entry
+
+
+def _float_distribution(
+    method: str, name: str, low: Any, high: Any, step: Any, log: Any
+) -> tuple[BaseDistribution, bool]:
+    cacheable = (
+        type(low) in _FLOAT_BOUND_TYPES
+        and type(high) in _FLOAT_BOUND_TYPES
+        and (step is None or type(step) in _FLOAT_BOUND_TYPES)
+        and type(log) is bool
+    )
+    if not cacheable:
+        dist = _make_distribution(
+            method, name, FloatDistribution, low=low, high=high, log=log, step=step
+        )
+        return dist, dist.single()
+    key = ("f", low, high, step, log)
+    entry = _dist_cache.get(key)
+    if entry is None:
+        dist = _make_distribution(
+            method, name, FloatDistribution, low=low, high=high, log=log, step=step
+        )
+        entry = _cache_put(key, dist)
+    return entry
+
+
+def _int_distribution(
+    name: str, low: Any, high: Any, step: Any, log: Any
+) -> tuple[BaseDistribution, bool]:
+    cacheable = type(low) is int and type(high) is int and type(step) is int and type(log) is bool
+    if not cacheable:
+        dist = _make_distribution(
+            "suggest_int", name, IntDistribution, low=low, high=high, log=log, step=step
+        )
+        return dist, dist.single()
+    key = ("i", low, high, step, log)
+    entry = _dist_cache.get(key)
+    if entry is None:
+        dist = _make_distribution(
+            "suggest_int", name, IntDistribution, low=low, high=high, log=log, step=step
+        )
+        entry = _cache_put(key, dist)
+    return entry
+
+
+def _categorical_distribution(name: str, choices: Any) -> tuple[BaseDistribution, bool]:
+    try:
+        values = tuple(choices)
+        key = ("c", values, tuple(map(type, values)))
+        entry = _dist_cache.get(key)
+    except TypeError:  # unhashable choices: let the constructor explain
+        key, entry = (), None
+    if entry is None:
+        dist = _make_distribution(
+            "suggest_categorical", name, CategoricalDistribution, choices=choices
+        )
+        if not key:
+            return dist, dist.single()
+        entry = _cache_put(key, dist)
+    return entry
+
+
 class Trial(BaseTrial):
     """A trial being evaluated: suggests parameters, records reports, asks the pruner.
 
@@ -57,7 +134,8 @@ class Trial(BaseTrial):
         self.study = study
         self._trial_id = trial_id
         self.storage = study._storage
-        self._cached_frozen_trial: FrozenTrial = self.storage.get_trial(trial_id)
+        # A private copy: suggestions update it in place while the storage keeps its own.
+        self._cached_frozen_trial: FrozenTrial = _private_copy(self.storage.get_trial(trial_id))
         self._fixed_params: dict[str, Any] = self._cached_frozen_trial.system_attrs.get(
             "fixed_params", {}
         )
@@ -81,10 +159,8 @@ class Trial(BaseTrial):
             step: Grid spacing; values are ``low + k * step``. Not combinable with ``log``.
             log: Sample on a log scale (``low`` must be > 0).
         """
-        dist = _make_distribution(
-            "suggest_float", name, FloatDistribution, low=low, high=high, log=log, step=step
-        )
-        return float(self._suggest(name, dist))
+        dist, single = _float_distribution("suggest_float", name, low, high, step, log)
+        return float(self._suggest(name, dist, single))
 
     def suggest_uniform(self, name: str, low: float, high: float) -> float:
         """Deprecated: use ``suggest_float(name, low, high)``."""
@@ -106,21 +182,19 @@ class Trial(BaseTrial):
     ) -> int:
         """Suggest an integer in ``[low, high]`` on the grid ``low + k * step``, or on a log
         scale with ``log=True`` (then ``step`` must be 1)."""
-        dist = _make_distribution(
-            "suggest_int", name, IntDistribution, low=low, high=high, log=log, step=step
-        )
-        return int(self._suggest(name, dist))
+        dist, single = _int_distribution(name, low, high, step, log)
+        return int(self._suggest(name, dist, single))
 
     def suggest_categorical(  # type: ignore[override]
         self, name: str, choices: Sequence[CategoricalChoiceType]
     ) -> CategoricalChoiceType:
         """Suggest one of ``choices`` (a sequence of None, bool, int, float or str)."""
-        dist = _make_distribution(
-            "suggest_categorical", name, CategoricalDistribution, choices=choices
-        )
-        return self._suggest(name, dist)
+        dist, single = _categorical_distribution(name, choices)
+        return self._suggest(name, dist, single)
 
-    def _suggest(self, name: str, distribution: BaseDistribution) -> Any:
+    def _suggest(
+        self, name: str, distribution: BaseDistribution, single: bool | None = None
+    ) -> Any:
         cached = self._cached_frozen_trial
         if name in cached.distributions:
             _dists.check_distribution_compatibility(cached.distributions[name], distribution)
@@ -135,7 +209,7 @@ class Trial(BaseTrial):
                     UserWarning,
                     stacklevel=3,
                 )
-        elif distribution.single():
+        elif single if single is not None else distribution.single():
             value = distribution.to_external_repr(_single_internal_value(distribution))
         elif self._is_relative_param(name, distribution):
             value = self.relative_params[name]
@@ -280,6 +354,17 @@ class Trial(BaseTrial):
     def constraints(self) -> dict[str, float]:
         """The constraint values set so far."""
         return constraints_from_system_attrs(self._cached_frozen_trial.system_attrs)
+
+
+def _private_copy(trial: FrozenTrial) -> FrozenTrial:
+    """A copy whose containers can be updated without touching the storage's snapshot."""
+    new = copy.copy(trial)
+    new._params = dict(trial._params)
+    new._distributions = dict(trial._distributions)
+    new.intermediate_values = dict(trial.intermediate_values)
+    new._user_attrs = dict(trial._user_attrs)
+    new._system_attrs = dict(trial._system_attrs)
+    return new
 
 
 def _single_internal_value(distribution: BaseDistribution) -> float:
