@@ -104,6 +104,7 @@ def _int_distribution(
 
 
 def _categorical_distribution(name: str, choices: Any) -> tuple[BaseDistribution, bool]:
+    key: tuple[Any, ...]
     try:
         values = tuple(choices)
         key = ("c", values, tuple(map(type, values)))
