@@ -76,7 +76,6 @@ PENDING: dict[str, str] = {
     "optuna.samplers.nsgaii": _ISSUE_6,
     "optuna.pruners.HyperbandPruner": _ISSUE_7,
     "optuna.pruners.PatientPruner": _ISSUE_7,
-    "optuna.pruners.PercentilePruner": _ISSUE_7,
     "optuna.pruners.SuccessiveHalvingPruner": _ISSUE_7,
     "optuna.pruners.ThresholdPruner": _ISSUE_7,
     "optuna.pruners.WilcoxonPruner": _ISSUE_7,

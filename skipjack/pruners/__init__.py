@@ -3,5 +3,6 @@
 from skipjack.pruners._base import BasePruner
 from skipjack.pruners._median import MedianPruner
 from skipjack.pruners._nop import NopPruner
+from skipjack.pruners._percentile import PercentilePruner
 
-__all__ = ["BasePruner", "MedianPruner", "NopPruner"]
+__all__ = ["BasePruner", "MedianPruner", "NopPruner", "PercentilePruner"]

@@ -163,6 +163,16 @@ class Study:
         """
         return self._storage.get_all_trials(self._study_id, deepcopy=deepcopy, states=states)
 
+    def _get_trials(
+        self,
+        deepcopy: bool = True,
+        states: Container[TrialState] | None = None,
+        use_cache: bool = False,
+    ) -> list[FrozenTrial]:
+        # Optuna's private spelling, kept because third-party samplers call it; ``use_cache`` is
+        # accepted and ignored (storages here keep their own caches).
+        return self.get_trials(deepcopy=deepcopy, states=states)
+
     @property
     def user_attrs(self) -> dict[str, Any]:
         """The study's user attributes (a copy)."""

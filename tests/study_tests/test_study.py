@@ -350,3 +350,12 @@ def test_third_party_sampler_duck_typed() -> None:
     study = skipjack.create_study(sampler=Constant())  # type: ignore[arg-type]
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
     assert [t.params["x"] for t in study.trials] == [0.5, 0.5]
+
+
+def test_private_get_trials_used_by_third_party_samplers() -> None:
+    study = skipjack.create_study()
+    study.optimize(quadratic, n_trials=3)
+    study.ask()
+    complete = study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
+    assert [t.number for t in complete] == [0, 1, 2]
+    assert len(study._get_trials()) == 4
