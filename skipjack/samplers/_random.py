@@ -73,7 +73,7 @@ class RandomSampler(BaseSampler):
         param_distribution: BaseDistribution,
     ) -> Any:
         """Return a uniformly drawn value of ``param_distribution`` in external form."""
-        return _draw(self._rng.rng, param_distribution)
+        return _draw(self._rng._rng or self._rng.rng, param_distribution)
 
 
 def _draw(rng: np.random.RandomState, dist: BaseDistribution) -> Any:
@@ -126,7 +126,7 @@ def _draw_float(rng: np.random.RandomState, dist: FloatDistribution) -> float:
         u = _uniform(rng, low - 0.5 * step, high + 0.5 * step)
         k = round((u - low) / step)
         return float(min(max(k * step + low, low), high))
-    u = _uniform(rng, low, high)
+    u = low + (high - low) * rng.random_sample()  # _uniform, inlined on the hottest path
     # The range is half-open like numpy's uniform: ``high`` itself is never returned.
     return u if low == high else min(u, _below(high))
 

@@ -219,7 +219,8 @@ class InMemoryStorage(BaseStorage):
             record, trial = self._writable(trial_id)
             first = record.distributions.get(param_name)
             if first is not None:
-                check_distribution_compatibility(first, distribution)
+                if first is not distribution:
+                    check_distribution_compatibility(first, distribution)
             else:
                 record.distributions[param_name] = distribution
             trial._params[param_name] = distribution.to_external_repr(param_value_internal)
@@ -409,7 +410,13 @@ class InMemoryStorage(BaseStorage):
     def _writable(self, trial_id: int) -> tuple[_StudyRecord, FrozenTrial]:
         """The unfinished trial's stored object, safe to update in place: a fresh copy (with
         fresh containers) replaces it first if a reader may hold it."""
-        record, trial = self._updatable_trial(trial_id)
+        location = self._trial_locations.get(trial_id)
+        if location is None:
+            raise KeyError(f"No trial with trial_id {trial_id} exists.")
+        record = self._studies[location[0]]
+        trial = record.trials[location[1]]
+        if trial.state in _FINISHED_STATES:
+            self.check_trial_is_updatable(trial_id, trial.state)
         if trial_id not in self._owned:
             trial = trial.__copy__()
             trial._params = dict(trial._params)
@@ -417,7 +424,7 @@ class InMemoryStorage(BaseStorage):
             trial.intermediate_values = dict(trial.intermediate_values)
             trial._user_attrs = dict(trial._user_attrs)
             trial._system_attrs = dict(trial._system_attrs)
-            record.trials[trial.number] = trial
+            record.trials[location[1]] = trial
             self._owned.add(trial_id)
         return record, trial
 

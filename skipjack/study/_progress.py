@@ -32,6 +32,11 @@ class ProgressBar:
         else:
             self._bar = tqdm(total=n_trials)
 
+    @property
+    def enabled(self) -> bool:
+        """Whether a bar is shown."""
+        return self._bar is not None
+
     def update(self, elapsed_seconds: float, study: Study) -> None:
         """Advance by one trial (or to ``elapsed_seconds``) and show the best value."""
         if self._bar is None:
