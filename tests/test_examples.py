@@ -102,9 +102,20 @@ def _check_multi_objective(out: str) -> None:
             assert not (i != j and dominated), f"{values[i]} is dominated by {values[j]}"
 
 
+def _check_pruning_wilcoxon(out: str) -> None:
+    finished = _number(r"^Finished trials: (\d+)$", out)
+    pruned = _number(r"^Pruned trials: (\d+)$", out)
+    complete = _number(r"^Complete trials: (\d+)$", out)
+    assert finished == 60 and pruned + complete == finished
+    assert 0 < pruned < finished, "the Wilcoxon pruner should stop some trials, not all"
+    assert _number(r"^Instances evaluated per pruned trial: (\S+) of 30$", out) < 30
+    assert math.isfinite(_number(r"^Best value: (\S+)$", out))
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
     "quickstart.py": _check_quickstart,
     "pruning.py": _check_pruning,
+    "pruning_wilcoxon.py": _check_pruning_wilcoxon,
     "fixed_trial_testing.py": _check_fixed_trial,
     "callbacks.py": _check_callbacks,
     "objective_with_args.py": _check_objective_with_args,

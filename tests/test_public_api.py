@@ -42,7 +42,6 @@ _ISSUE_3 = "issue 3: persistent storages (RDB, journal, heartbeats, retries)"
 _ISSUE_4 = "issue 4: exhaustive search samplers"
 _ISSUE_5 = "issue 5: TPE and QMC samplers"
 _ISSUE_6 = "issue 6: evolutionary and Bayesian samplers"
-_ISSUE_7 = "issue 7: the remaining pruners"
 _LATER = "not in issue 2; no issue filed yet"
 _NOT_PLANNED = "not planned: Optuna's gRPC storage proxy"
 
@@ -67,11 +66,6 @@ PENDING: dict[str, str] = {
     "optuna.samplers.GPSampler": _ISSUE_6,
     "optuna.samplers.BaseGASampler": _ISSUE_6,
     "optuna.samplers.nsgaii": _ISSUE_6,
-    "optuna.pruners.HyperbandPruner": _ISSUE_7,
-    "optuna.pruners.PatientPruner": _ISSUE_7,
-    "optuna.pruners.SuccessiveHalvingPruner": _ISSUE_7,
-    "optuna.pruners.ThresholdPruner": _ISSUE_7,
-    "optuna.pruners.WilcoxonPruner": _ISSUE_7,
 }
 
 # Attributes a package may hold without listing them in ``__all__``.

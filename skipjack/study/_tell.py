@@ -12,6 +12,7 @@ from skipjack import logging as _logging
 from skipjack.trial._frozen import FrozenTrial
 from skipjack.trial._state import TrialState
 from skipjack.trial._trial import Trial
+from skipjack.trial._trial import _sampler_study
 
 if TYPE_CHECKING:
     from skipjack.study.study import Study
@@ -152,7 +153,7 @@ def tell_with_warning(
     floats = None if values is None else [float(v) for v in values]
 
     try:
-        study.sampler.after_trial(study, frozen, state, floats)
+        study.sampler.after_trial(_sampler_study(study, frozen), frozen, state, floats)
     finally:
         study._storage.set_trial_state_values(frozen._trial_id, state, floats)
         study._stop_heartbeat(frozen._trial_id)

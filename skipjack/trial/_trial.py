@@ -142,9 +142,10 @@ class Trial(BaseTrial):
         )
         self._relative_params: dict[str, Any] | None = None
         sampler = study.sampler
-        sampler.before_trial(study, self._cached_frozen_trial)
+        sampler_study = _sampler_study(study, self._cached_frozen_trial)
+        sampler.before_trial(sampler_study, self._cached_frozen_trial)
         self.relative_search_space: dict[str, BaseDistribution] = (
-            sampler.infer_relative_search_space(study, self._cached_frozen_trial)
+            sampler.infer_relative_search_space(sampler_study, self._cached_frozen_trial)
         )
 
     # ---- suggest API ---------------------------------------------------------------------
@@ -215,7 +216,8 @@ class Trial(BaseTrial):
         elif self._is_relative_param(name, distribution):
             value = self.relative_params[name]
         else:
-            value = self.study.sampler.sample_independent(self.study, cached, name, distribution)
+            study = _sampler_study(self.study, cached)
+            value = self.study.sampler.sample_independent(study, cached, name, distribution)
         internal = distribution.to_internal_repr(value)
         self.storage.set_trial_param(self._trial_id, name, internal, distribution)
         value = distribution.to_external_repr(internal)
@@ -239,7 +241,9 @@ class Trial(BaseTrial):
         if self._relative_params is None:
             if self.relative_search_space:
                 self._relative_params = self.study.sampler.sample_relative(
-                    self.study, self._cached_frozen_trial, self.relative_search_space
+                    _sampler_study(self.study, self._cached_frozen_trial),
+                    self._cached_frozen_trial,
+                    self.relative_search_space,
                 )
             else:
                 self._relative_params = {}
@@ -355,6 +359,19 @@ class Trial(BaseTrial):
     def constraints(self) -> dict[str, float]:
         """The constraint values set so far."""
         return constraints_from_system_attrs(self._cached_frozen_trial.system_attrs)
+
+
+_filter_study: Callable[[Study, FrozenTrial], Study] | None = None
+
+
+def _sampler_study(study: Study, trial: FrozenTrial) -> Study:
+    """The study samplers see for ``trial``: only its bracket under a HyperbandPruner."""
+    global _filter_study
+    if _filter_study is None:  # imported on first use: the pruners package imports this module
+        from skipjack.pruners._filter import _filter_study as filter_study
+
+        _filter_study = filter_study
+    return _filter_study(study, trial)
 
 
 def _private_copy(trial: FrozenTrial) -> FrozenTrial:
