@@ -93,7 +93,26 @@ def _threshold(
     # Interpolating between two infinite reports gives NaN (no pruning), as in Optuna; the
     # arithmetic warning that comes with it is noise for the user.
     with np.errstate(invalid="ignore"):
-        return float(np.percentile(reports, q))
+        return _linear_percentile(reports, q)
+
+
+def _linear_percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (the default "linear" method), bit for bit, in O(n).
+
+    NumPy sorts its input through a general-purpose path that costs far more than the two
+    order statistics needed; this partitions for them and repeats NumPy's arithmetic exactly:
+    virtual index ``(n - 1) * q / 100``, then its two-sided lerp.
+    """
+    n = values.size
+    quantile = q / 100.0
+    virtual = (n - 1) * quantile
+    lower = min(max(math.floor(virtual), 0), n - 1)
+    upper = min(lower + 1, n - 1)
+    part = np.partition(values, (lower, upper)) if upper != lower else np.partition(values, lower)
+    a, b = float(part[lower]), float(part[upper])
+    t = virtual - lower if 0 <= virtual <= n - 1 else (0.0 if virtual < 0 else 1.0)
+    diff = b - a
+    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
 
 
 class PercentilePruner(BasePruner):

@@ -418,3 +418,24 @@ def test_end_to_end_multi_objective_prune_raises() -> None:
     frozen = running({0: 1.0})
     with pytest.raises(RuntimeError):
         MedianPruner(n_startup_trials=0).prune(study, frozen)
+
+
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=True, width=64),
+            st.integers(-5, 5).map(float),
+        ),
+        min_size=1,
+        max_size=50,
+    ),
+    q=st.one_of(st.sampled_from([0.0, 25.0, 50.0, 75.0, 100.0]), st.floats(0.0, 100.0)),
+)
+def test_linear_percentile_matches_numpy_bit_for_bit(values: list[float], q: float) -> None:
+    from skipjack.pruners._percentile import _linear_percentile
+
+    array = np.array(values)
+    with np.errstate(invalid="ignore", over="ignore"):
+        expected = float(np.percentile(array, q))
+        actual = _linear_percentile(array, q)
+    assert actual == expected or (math.isnan(actual) and math.isnan(expected))
