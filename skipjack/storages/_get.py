@@ -33,11 +33,7 @@ def _looks_like_storage(obj: Any) -> bool:
 
 
 def _rdb_from_url(url: str) -> BaseStorage:
-    try:
-        from skipjack.storages._rdb.storage import RDBStorage  # type: ignore[import-not-found]
-    except ImportError:
-        raise NotImplementedError(
-            f"storage={url!r}: database URLs need RDBStorage, which is not part of this "
-            "skipjack build yet. Use storage=None (in memory) for now."
-        ) from None
-    return RDBStorage(url)  # type: ignore[no-any-return]
+    # Imported here so that `import skipjack` does not import SQLAlchemy.
+    from skipjack.storages._rdb import RDBStorage
+
+    return RDBStorage(url)

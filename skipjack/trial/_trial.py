@@ -292,7 +292,7 @@ class Trial(BaseTrial):
             raise NotImplementedError(
                 "Trial.should_prune is not supported for multi-objective optimization."
             )
-        return bool(self.study.pruner.prune(self.study, copy.deepcopy(self._cached_frozen_trial)))
+        return bool(self.study.pruner.prune(self.study, _private_copy(self._cached_frozen_trial)))
 
     # ---- attributes ----------------------------------------------------------------------
     def set_user_attr(self, key: str, value: Any) -> None:
