@@ -40,7 +40,6 @@ EXTRA_PUBLIC_NAMES = {
 
 _ISSUE_3 = "issue 3: persistent storages (RDB, journal, heartbeats, retries)"
 _ISSUE_4 = "issue 4: exhaustive search samplers"
-_ISSUE_5 = "issue 5: TPE and QMC samplers"
 _ISSUE_6 = "issue 6: evolutionary and Bayesian samplers"
 _LATER = "not in issue 2; no issue filed yet"
 _NOT_PLANNED = "not planned: Optuna's gRPC storage proxy"
@@ -51,15 +50,12 @@ PENDING: dict[str, str] = {
     "optuna.importance": _LATER,
     "optuna.integration": _LATER,
     "optuna.visualization": _LATER,
-    "optuna.storages.RDBStorage": _ISSUE_3,
     "optuna.storages.RetryFailedTrialCallback": _ISSUE_3,
     "optuna.storages.RetryHeartbeatStaleTrialCallback": _ISSUE_3,
     "optuna.storages.GrpcStorageProxy": _NOT_PLANNED,
     "optuna.storages.run_grpc_proxy_server": _NOT_PLANNED,
     "optuna.samplers.BruteForceSampler": _ISSUE_4,
     "optuna.samplers.GridSampler": _ISSUE_4,
-    "optuna.samplers.TPESampler": _ISSUE_5,
-    "optuna.samplers.QMCSampler": _ISSUE_5,
     "optuna.samplers.CmaEsSampler": _ISSUE_6,
     "optuna.samplers.NSGAIISampler": _ISSUE_6,
     "optuna.samplers.NSGAIIISampler": _ISSUE_6,

@@ -1,5 +1,10 @@
 """Storages: where studies and trials live, shared by every worker of a study."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from typing import Any as _Any
+
 from skipjack.storages import journal
 from skipjack.storages._base import BaseStorage
 from skipjack.storages._get import get_storage
@@ -15,6 +20,9 @@ from skipjack.storages.journal._file import JournalFileStorage
 from skipjack.storages.journal._redis import JournalRedisStorage
 from skipjack.storages.journal._storage import JournalStorage
 
+if TYPE_CHECKING:
+    from skipjack.storages._rdb import RDBStorage
+
 __all__ = [
     "BaseHeartbeat",
     "BaseJournalLogStorage",
@@ -25,7 +33,17 @@ __all__ = [
     "JournalFileSymlinkLock",
     "JournalRedisStorage",
     "JournalStorage",
+    "RDBStorage",
     "fail_stale_trials",
     "get_storage",
     "journal",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    # RDBStorage is imported on first use so that `import skipjack` does not load SQLAlchemy.
+    if name == "RDBStorage":
+        from skipjack.storages._rdb import RDBStorage
+
+        return RDBStorage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
