@@ -430,9 +430,10 @@ def _same_value(a: Any, b: Any) -> bool:
 
 
 def _default_sampler(directions: Sequence[StudyDirection]) -> BaseSampler:
-    from skipjack.samplers._random import RandomSampler
+    # TPE for one objective and for several, as in Optuna 5.0.
+    from skipjack.samplers._tpe._sampler import TPESampler
 
-    return RandomSampler()
+    return TPESampler()
 
 
 def _default_pruner() -> BasePruner:

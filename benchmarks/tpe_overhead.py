@@ -1,0 +1,152 @@
+"""TPE cost per trial: skipjack vs Optuna 5.0 vs Rustuna on the same optimize loop.
+
+The workload is the one of ``overhead.py`` with each library's ``TPESampler`` at its defaults
+(seeded): in-memory storage, five mixed parameters (a float, a log-scale float, an int, an int
+with a step, a categorical) and negligible arithmetic, so the sampler dominates. With
+``--multi-objective`` the objective returns two values (both minimized) and the samplers run
+their multi-objective TPE. Every (library, trial count) runs in a fresh interpreter.
+
+Usage::
+
+    python benchmarks/tpe_overhead.py                         # 1,000 trials, all libraries
+    python benchmarks/tpe_overhead.py --trials 1000 5000      # Optuna takes minutes at 5,000
+    python benchmarks/tpe_overhead.py --multi-objective
+    python benchmarks/tpe_overhead.py --libraries skipjack optuna
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.metadata
+import json
+from pathlib import Path
+import sys
+import time
+from typing import Any
+
+from _common import format_table
+from _common import run_worker
+
+LIBRARIES = ("skipjack", "optuna", "rustuna")
+
+
+def objective(trial: Any) -> float:
+    """Five mixed parameters and cheap arithmetic."""
+    x = trial.suggest_float("x", -10.0, 10.0)
+    lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+    depth = trial.suggest_int("depth", 1, 32)
+    units = trial.suggest_int("units", 16, 512, step=16)
+    activation = trial.suggest_categorical("activation", ["relu", "tanh", "gelu"])
+    return x * x + 100.0 * lr + 0.01 * depth + 0.001 * units + (activation == "tanh")
+
+
+def objective2(trial: Any) -> tuple[float, float]:
+    """The same parameters, two conflicting objectives."""
+    first = objective(trial)
+    return first, (trial.params["x"] - 3.0) ** 2 + 0.05 * trial.params["depth"]
+
+
+def worker(library: str, n_trials: int, multi: bool) -> dict[str, Any]:
+    """One measurement in this (fresh) interpreter."""
+    import warnings
+
+    warnings.simplefilter("ignore")  # experimental / deprecation notices are not the workload
+    module: Any = importlib.import_module(library)
+    if library != "rustuna":
+        module.logging.set_verbosity(module.logging.WARNING)
+    tpe: Any = getattr(module.samplers, "TPESampler", None)
+    if tpe is None and library == "skipjack":  # before the package exports it
+        tpe = importlib.import_module("skipjack.samplers._tpe._sampler").TPESampler
+    sampler = tpe(seed=0)
+    if multi:
+        study = module.create_study(sampler=sampler, directions=["minimize", "minimize"])
+    else:
+        study = module.create_study(sampler=sampler)
+    func = objective2 if multi else objective
+    stamps: list[float] = []
+
+    def wrapped(trial: Any) -> Any:
+        value = func(trial)
+        stamps.append(time.perf_counter())
+        return value
+
+    start = time.perf_counter()
+    study.optimize(wrapped, n_trials=n_trials)
+    end = time.perf_counter()
+    if len(stamps) != n_trials:
+        raise RuntimeError(f"{library} evaluated {len(stamps)} trials, expected {n_trials}")
+    tenth = max(1, n_trials // 10)
+    values = [t.values for t in study.trials]
+    best = min(v[0] for v in values if v is not None)
+    return {
+        "library": library,
+        "version": importlib.metadata.version(library),
+        "trials": n_trials,
+        "total_s": end - start,
+        "ms_first_tenth": (stamps[tenth - 1] - start) / tenth * 1e3,
+        "ms_last_tenth": (stamps[-1] - stamps[-tenth - 1]) / tenth * 1e3,
+        "best_first_objective": best,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, nargs="+", default=[1000])
+    parser.add_argument("--libraries", nargs="+", default=list(LIBRARIES), choices=LIBRARIES)
+    parser.add_argument("--multi-objective", action="store_true")
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    args = parser.parse_args()
+    script = Path(__file__).resolve()
+    mode = "multi" if args.multi_objective else "single"
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    for n in args.trials:
+        for library in args.libraries:
+            print(f"running {library} TPE ({mode}) with {n:,} trials ...", file=sys.stderr)
+            results[(library, n)] = run_worker(
+                script, [library, str(n), mode], timeout=args.timeout
+            )
+    header = [
+        "library",
+        "trials",
+        "total s",
+        "ms/trial, first 10%",
+        "ms/trial, last 10%",
+        "skipjack speed-up",
+        "best value",
+    ]
+    rows = []
+    for (library, n), r in results.items():
+        if "error" in r:
+            rows.append([library, f"{n:,}", "error: " + r["error"], "", "", "", ""])
+            continue
+        ours = results.get(("skipjack", n), {})
+        ratio = (
+            f"{r['total_s'] / ours['total_s']:.1f}x"
+            if "total_s" in ours and library != "skipjack"
+            else ""
+        )
+        rows.append(
+            [
+                f"{library} {r['version']}",
+                f"{n:,}",
+                f"{r['total_s']:.2f}",
+                f"{r['ms_first_tenth']:.3f}",
+                f"{r['ms_last_tenth']:.3f}",
+                ratio,
+                f"{r['best_first_objective']:.4g}",
+            ]
+        )
+    objectives = "2 objectives" if args.multi_objective else "1 objective"
+    print(f"TPESampler(seed=0) defaults, in-memory, 5 mixed parameters, {objectives}\n")
+    print(format_table(header, rows))
+    print("\n'skipjack speed-up': that library's total time / skipjack's total time.")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        _, _, lib, trials, kind = sys.argv
+        print(json.dumps(worker(lib, int(trials), kind == "multi")))
+    else:
+        sys.exit(main())

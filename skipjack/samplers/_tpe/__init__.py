@@ -1,0 +1,1 @@
+"""Tree-structured Parzen Estimator: the sampler and its numerical kernels."""

@@ -1,0 +1,548 @@
+"""TPESampler: Tree-structured Parzen Estimator, the default sampler.
+
+Per parameter set, the finished trials are split into a small "good" set (the best
+``gamma(n)`` trials) and the rest; a Parzen estimator is fitted to each (``l(x)`` and ``g(x)``,
+Bergstra et al., 2011, Sec. 4), ``n_ei_candidates`` points are drawn from ``l`` and the one
+maximizing ``l(x) / g(x)`` is returned: by Bergstra et al.'s Eq. (3) that ratio ranks points
+as expected improvement does. Multivariate TPE (Falkner et al., 2018, "BOHB") fits one joint
+estimator per search space instead of one per parameter.
+
+The split itself (``_split.py``) ranks complete, then pruned, then infeasible trials; with
+several objectives by non-domination rank and hypervolume contribution (MOTPE, Ozaki et al.,
+2022). With ``constant_liar`` the other RUNNING trials join the bad set, so workers sharing a
+storage spread out. Finished trials are read from the study's columnar history
+(``skipjack.study._history``) plus per-row facts kept incrementally (``_rows.py``), so a
+suggestion costs array work over the trials, not a rebuild from FrozenTrial objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Sequence
+import json
+import math
+import threading
+from typing import TYPE_CHECKING
+from typing import Any
+import warnings
+
+import numpy as np
+
+from skipjack.distributions import BaseDistribution
+from skipjack.distributions import CategoricalDistribution
+from skipjack.exceptions import ExperimentalWarning
+from skipjack.logging import get_logger
+from skipjack.samplers._base import _INDEPENDENT_SAMPLING_WARNING_TEMPLATE
+from skipjack.samplers._base import BaseSampler
+from skipjack.samplers._base import _process_constraints_after_trial
+from skipjack.samplers._lazy_random_state import LazyRandomState
+from skipjack.samplers._random import RandomSampler
+from skipjack.samplers._tpe._parzen_estimator import _ParzenEstimator
+from skipjack.samplers._tpe._parzen_estimator import log_density_ratio
+from skipjack.samplers._tpe._rows import RowFacts
+from skipjack.samplers._tpe._rows import convert_column
+from skipjack.samplers._tpe._rows import to_internal
+from skipjack.samplers._tpe._split import split_rows
+from skipjack.search_space import _GroupDecomposedSearchSpace
+from skipjack.search_space import _SearchSpaceGroup
+from skipjack.study._history import HistorySnapshot
+from skipjack.study._history import TrialHistory
+from skipjack.study._history import history_of
+from skipjack.trial._state import TrialState
+
+if TYPE_CHECKING:
+    from skipjack.study import Study
+    from skipjack.trial import FrozenTrial
+
+__all__ = [
+    "TPESampler",
+    "default_gamma",
+    "default_gamma_multiobjective",
+    "default_weights",
+    "hyperopt_default_gamma",
+]
+
+_logger = get_logger(__name__)
+
+# Optuna's keys: a RUNNING trial's relative sample, JSON in chunks that fit RDB attributes, so
+# other workers (of either library) can count it with the constant liar.
+_RELATIVE_PARAMS_KEY = "tpe:relative_params"
+_CHUNK = 2045
+_FINISHED_CODES = (int(TrialState.COMPLETE), int(TrialState.PRUNED))
+
+
+def default_gamma(x: int) -> int:
+    """Size of the good set for ``x`` finished trials: 10 %, rounded up, at most 25."""
+    return min(math.ceil(0.1 * x), 25)
+
+
+def default_gamma_multiobjective(x: int) -> int:
+    """Size of the good set with several objectives: 10 %, rounded up, uncapped."""
+    return math.ceil(0.1 * x)
+
+
+def hyperopt_default_gamma(x: int) -> int:
+    """hyperopt's choice: a quarter of the square root, rounded up, at most 25."""
+    return min(math.ceil(0.25 * x**0.5), 25)
+
+
+def default_weights(x: int) -> np.ndarray:
+    """Kernel weights of ``x`` observations in trial order: the newest 25 get weight 1, older
+    ones a linear ramp from ``1/x`` up (Bergstra et al., 2013, Sec. 3)."""
+    if x == 0:
+        return np.asarray([])
+    if x < 25:
+        return np.ones(x)
+    return np.concatenate([np.linspace(1.0 / x, 1.0, num=x - 25), np.ones(25)])
+
+
+def _deprecated(name: str, value: Any, default: Any, since: str, removal: str) -> Any:
+    if value is None:
+        return default
+    warnings.warn(
+        f"`{name}` has been deprecated in v{since}. This feature will be removed in v{removal}. "
+        f"See https://github.com/optuna/optuna/releases/tag/v{since}.",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return value
+
+
+def _checked_weights(func: Callable[[int], Any], n: int) -> np.ndarray:
+    if func is default_weights:
+        return default_weights(n)
+    weights = np.asarray(func(n), dtype=float)[:n]
+    if len(weights) != n:
+        raise ValueError(f"The `weights` function returned {len(weights)} values for {n} trials.")
+    if (weights < 0).any():
+        raise ValueError(f"The `weights` function returned negative values for {n}: {weights}.")
+    if n and weights.sum() <= 0:
+        raise ValueError(f"The `weights` function returned all-zero values for {n}: {weights}.")
+    if not np.isfinite(weights).all():
+        raise ValueError(f"The `weights` function returned non-finite values for {n}: {weights}.")
+    return weights
+
+
+class TPESampler(BaseSampler):
+    """Sample with the Tree-structured Parzen Estimator (TPE).
+
+    Until ``n_startup_trials`` trials have finished (COMPLETE or PRUNED), parameters are drawn
+    at random. Afterwards, for each search space, the finished trials are split into the best
+    ``gamma(n)`` and the rest; one Parzen estimator is fitted to each and, of
+    ``n_ei_candidates`` points drawn from the good one, the point with the largest density
+    ratio good/bad is suggested.
+
+    Numeric parameters use normal kernels truncated to their range (in the log domain for
+    ``log=True``, integrated over each grid cell for ``step`` and integers); categorical ones
+    put extra mass on the observed choice. Pruned trials rank after complete ones (deeper and
+    better reports first), infeasible trials after both (smaller total violation first).
+
+    Args:
+        consider_prior: Deprecated (always on); accepted with a FutureWarning.
+        prior_weight: Deprecated. Weight of the prior kernel (default 1.0).
+        consider_magic_clip: Deprecated. Bound bandwidths below (default True).
+        consider_endpoints: Deprecated. Let edge kernels reach the range ends (default False).
+        n_startup_trials: Number of finished trials sampled at random first.
+        n_ei_candidates: Number of candidates drawn from the good estimator per suggestion.
+        gamma: Deprecated. Function of the number of finished trials giving the good set's
+            size (default: :func:`default_gamma`, or :func:`default_gamma_multiobjective`).
+        weights: Deprecated. Function of the number of observations giving their weights in
+            trial order (default: :func:`default_weights`). With several objectives it weights
+            the bad set only.
+        seed: Seed of the random generator.
+        multivariate: Model the relative search space jointly. ``None``: on for one objective,
+            off for several.
+        group: With ``multivariate``, split the space into groups of parameters that always
+            occur together (conditional spaces) and model each group jointly. Experimental.
+        warn_independent_sampling: Deprecated. Log a warning when a parameter falls back to
+            independent sampling under ``multivariate`` (default False).
+        constant_liar: Count RUNNING trials (of any worker sharing the storage) as bad ones,
+            so parallel workers spread out.
+        constraints_func: Deprecated (use ``Trial.set_constraint``). Function of a finished
+            trial returning its constraint values; ``<= 0`` is feasible.
+
+    Example:
+        >>> import skipjack as optuna
+        >>> sampler = optuna.samplers.TPESampler(seed=1)
+        >>> study = optuna.create_study(sampler=sampler)
+        >>> study.optimize(lambda t: t.suggest_float("x", -3, 3) ** 2, n_trials=20)
+    """
+
+    def __init__(
+        self,
+        *,
+        consider_prior: bool | None = None,
+        prior_weight: float | None = None,
+        consider_magic_clip: bool | None = None,
+        consider_endpoints: bool | None = None,
+        n_startup_trials: int = 10,
+        n_ei_candidates: int = 24,
+        gamma: Callable[[int], int] | None = None,
+        weights: Callable[[int], np.ndarray] | None = None,
+        seed: int | None = None,
+        multivariate: bool | None = None,
+        group: bool = False,
+        warn_independent_sampling: bool | None = None,
+        constant_liar: bool = True,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+    ) -> None:
+        _deprecated("consider_prior", consider_prior, True, "4.3.0", "6.0.0")
+        self._prior_weight = float(_deprecated("prior_weight", prior_weight, 1.0, "4.9.0", "6.0.0"))
+        self._consider_magic_clip = bool(
+            _deprecated("consider_magic_clip", consider_magic_clip, True, "4.9.0", "6.0.0")
+        )
+        self._consider_endpoints = bool(
+            _deprecated("consider_endpoints", consider_endpoints, False, "4.9.0", "6.0.0")
+        )
+        self._gamma: Callable[[int], int] | None = _deprecated(
+            "gamma", gamma, None, "4.9.0", "6.0.0"
+        )
+        self._weights: Callable[[int], np.ndarray] = _deprecated(
+            "weights", weights, default_weights, "4.9.0", "6.0.0"
+        )
+        self._warn_independent_sampling = bool(
+            _deprecated(
+                "warn_independent_sampling", warn_independent_sampling, False, "4.9.0", "6.0.0"
+            )
+        )
+        if self._prior_weight < 0:
+            raise ValueError(f"prior_weight must be non-negative, got {prior_weight}.")
+        if n_ei_candidates < 1:
+            raise ValueError(f"n_ei_candidates must be at least 1, got {n_ei_candidates}.")
+        if group and multivariate is False:
+            raise ValueError(
+                "``group`` option can only be enabled when ``multivariate`` is enabled."
+            )
+        self._n_startup_trials = n_startup_trials
+        self._n_ei_candidates = n_ei_candidates
+        self._seed = seed
+        self._multivariate = multivariate
+        self._group = group
+        self._constant_liar = constant_liar
+        self._constraints_func = constraints_func
+        self._rng = LazyRandomState(seed)
+        self._random_sampler = RandomSampler(seed=seed)
+        self._group_decomposed_search_space: _GroupDecomposedSearchSpace | None = None
+        self._search_space_group: _SearchSpaceGroup | None = None
+        if group:
+            warnings.warn(
+                "Argument ``group`` is an experimental feature. The interface can change in the "
+                "future.",
+                ExperimentalWarning,
+                stacklevel=2,
+            )
+            self._group_decomposed_search_space = _GroupDecomposedSearchSpace(True)
+        if constraints_func is not None:
+            warnings.warn(
+                "`constraints_func` has been deprecated in v5.0.0. This feature will be removed "
+                "in v7.0.0. See https://github.com/optuna/optuna/releases/tag/v5.0.0. "
+                "Use `optuna.trial.Trial.set_constraint` instead.",
+                FutureWarning,
+                stacklevel=2,
+            )
+        self._lock = threading.Lock()
+        self._facts: dict[int, tuple[TrialHistory, RowFacts]] = {}
+        # (history, rows held, n_below) -> (below rows, above rows): one split per new trial.
+        self._split_cache: tuple[Any, int, int, np.ndarray, np.ndarray] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(n_startup_trials={self._n_startup_trials}, "
+            f"n_ei_candidates={self._n_ei_candidates}, seed={self._seed!r}, "
+            f"multivariate={self._multivariate!r}, group={self._group!r}, "
+            f"constant_liar={self._constant_liar!r})"
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for key in ("_lock", "_facts", "_split_cache"):
+            del state[key]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._facts = {}
+        self._split_cache = None
+
+    def reseed_rng(self) -> None:
+        """Reseed this sampler's generators from the operating system."""
+        self._rng.rng.seed()
+        self._random_sampler.reseed_rng()
+
+    # ---- search space ------------------------------------------------------------------------
+    def _is_multivariate(self, study: Study) -> bool:
+        if self._multivariate is not None:
+            return self._multivariate
+        multi_objective = len(study.directions) > 1
+        if self._group:
+            if multi_objective:
+                warnings.warn(
+                    "``multivariate`` defaults to False for multi-objective optimization, but it "
+                    "is treated as True because ``group`` can only be enabled with the "
+                    "multivariate TPE. Set ``multivariate=True`` explicitly to suppress this "
+                    "warning.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            return True
+        return not multi_objective
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        """The intersection search space (or the union of the groups with ``group=True``),
+        single-valued parameters left out; ``{}`` when not multivariate."""
+        if not self._is_multivariate(study):
+            return {}
+        if self._group_decomposed_search_space is not None:
+            groups = self._group_decomposed_search_space.calculate(study)
+            self._search_space_group = groups
+            return {
+                name: dist
+                for space in groups.search_spaces
+                for name, dist in sorted(space.items())
+                if not dist.single()
+            }
+        # The intersection search space (Optuna's IntersectionSearchSpace(include_pruned=True)),
+        # kept incrementally with the other per-row facts.
+        history, snapshot = self._snapshot(study)
+        facts = self._row_facts(history, snapshot)
+        return {name: dist for name, dist in facts.intersection.items() if not dist.single()}
+
+    # ---- sampling ----------------------------------------------------------------------------
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Sample ``search_space`` jointly (per group with ``group=True``)."""
+        if not search_space:
+            return {}
+        history, snapshot = self._snapshot(study)
+        if self._n_finished(snapshot) < self._n_startup_trials:
+            return {}
+        if self._group and self._search_space_group is not None:
+            params: dict[str, Any] = {}
+            for space in self._search_space_group.search_spaces:
+                sub = {
+                    n: d for n, d in sorted(space.items()) if not d.single() and n in search_space
+                }
+                if sub:
+                    params.update(self._sample(study, trial, sub, history, snapshot))
+        else:
+            params = self._sample(study, trial, search_space, history, snapshot)
+        if params and self._constant_liar:
+            text = json.dumps(params)
+            for i in range(0, len(text), _CHUNK):
+                study._storage.set_trial_system_attr(
+                    trial._trial_id, f"{_RELATIVE_PARAMS_KEY}:{i // _CHUNK}", text[i : i + _CHUNK]
+                )
+        return params
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        """Sample one parameter with a univariate TPE (at random during the startup)."""
+        history, snapshot = self._snapshot(study)
+        if self._n_finished(snapshot) < self._n_startup_trials:
+            return self._random_sampler.sample_independent(
+                study, trial, param_name, param_distribution
+            )
+        if param_distribution.single():
+            return param_distribution.to_external_repr(
+                0
+                if isinstance(param_distribution, CategoricalDistribution)
+                else param_distribution.low  # type: ignore[attr-defined]
+            )
+        if self._warn_independent_sampling and self._is_multivariate(study):
+            if np.isfinite(snapshot.param(param_name)).any():
+                _logger.warning(
+                    _INDEPENDENT_SAMPLING_WARNING_TEMPLATE.format(
+                        param_name=param_name,
+                        trial_number=trial.number,
+                        independent_sampler_name=type(self._random_sampler).__name__,
+                        sampler_name=type(self).__name__,
+                        fallback_reason=(
+                            "`multivariate=True,group=False` does not support dynamic search "
+                            "space (but `multivariate=True,group=True` works)"
+                        ),
+                    )
+                )
+        space = {param_name: param_distribution}
+        return self._sample(study, trial, space, history, snapshot)[param_name]
+
+    def _snapshot(self, study: Study) -> tuple[TrialHistory, HistorySnapshot]:
+        history = history_of(study)
+        return history, history.snapshot()
+
+    @staticmethod
+    def _n_finished(snapshot: HistorySnapshot) -> int:
+        states = snapshot.states
+        return int(
+            np.count_nonzero((states == _FINISHED_CODES[0]) | (states == _FINISHED_CODES[1]))
+        )
+
+    def _row_facts(self, history: TrialHistory, snapshot: HistorySnapshot) -> RowFacts:
+        with self._lock:
+            entry = self._facts.get(id(history))
+            if entry is None or entry[0] is not history:
+                entry = (history, RowFacts())
+                self._facts[id(history)] = entry
+        facts = entry[1]
+        facts.update(snapshot)
+        return facts
+
+    def _split(
+        self, study: Study, history: TrialHistory, snapshot: HistorySnapshot, facts: RowFacts
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Finished rows split into good and bad, each in trial-number order (cached)."""
+        n_rows = len(snapshot)
+        gamma = self._gamma
+        if gamma is None:
+            gamma = default_gamma if len(study.directions) <= 1 else default_gamma_multiobjective
+        n_below = int(gamma(self._n_finished(snapshot)))
+        cached = self._split_cache
+        if cached is not None and cached[0] is history and cached[1:3] == (n_rows, n_below):
+            return cached[3], cached[4]
+        below, above = split_rows(snapshot, facts, study.directions, n_below)
+        self._split_cache = (history, n_rows, n_below, below, above)
+        return below, above
+
+    def _running_params(
+        self, study: Study, trial: FrozenTrial, multivariate: bool
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """``(number, params)`` of the other RUNNING trials, their relative sample included."""
+        out = []
+        for other in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if other.number == trial.number:
+                continue
+            params = other.params
+            if multivariate:
+                chunks = []
+                i = 0
+                while (chunk := other.system_attrs.get(f"{_RELATIVE_PARAMS_KEY}:{i}")) is not None:
+                    chunks.append(chunk)
+                    i += 1
+                if chunks:
+                    try:
+                        params = {**json.loads("".join(chunks)), **params}
+                    except json.JSONDecodeError:  # another worker is still writing
+                        pass
+            out.append((other.number, params))
+        return out
+
+    def _observations(
+        self,
+        snapshot: HistorySnapshot,
+        facts: RowFacts,
+        rows: np.ndarray,
+        space: dict[str, BaseDistribution],
+        running: list[tuple[int, dict[str, Any]]] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Internal values of ``space`` at ``rows`` (then ``running``), in trial-number order,
+        keeping only trials that have every parameter."""
+        numbers = snapshot.numbers[rows]
+        columns = {}
+        for name, dist in space.items():
+            column = snapshot.param(name)[rows]
+            ids = facts.dist_id.get(name)
+            if ids is not None:
+                column = convert_column(column, ids[rows], facts.dists[name], dist)
+            columns[name] = column
+        if running:
+            numbers = np.append(numbers, [number for number, _ in running])
+            for name, dist in space.items():
+                extra = [
+                    to_internal(dist, params[name]) if name in params else math.nan
+                    for _, params in running
+                ]
+                columns[name] = np.append(columns[name], extra)
+        keep = np.ones(len(numbers), dtype=bool)
+        for column in columns.values():
+            keep &= ~np.isnan(column)
+        order = np.argsort(numbers[keep], kind="stable")
+        return {name: column[keep][order] for name, column in columns.items()}
+
+    def _sample(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        space: dict[str, BaseDistribution],
+        history: TrialHistory,
+        snapshot: HistorySnapshot,
+    ) -> dict[str, Any]:
+        facts = self._row_facts(history, snapshot)
+        below_rows, above_rows = self._split(study, history, snapshot, facts)
+        running = (
+            self._running_params(study, trial, self._is_multivariate(study))
+            if self._constant_liar
+            else []
+        )
+        below = self._observations(snapshot, facts, below_rows, space)
+        above = self._observations(snapshot, facts, above_rows, space, running)
+        n_below = len(next(iter(below.values())))
+        n_above = len(next(iter(above.values())))
+        if len(study.directions) > 1:
+            below_weights = np.ones(n_below)
+        else:
+            below_weights = _checked_weights(self._weights, n_below)
+        options: dict[str, Any] = {
+            "prior_weight": self._prior_weight,
+            "consider_magic_clip": self._consider_magic_clip,
+            "consider_endpoints": self._consider_endpoints,
+        }
+        good = _ParzenEstimator(below, space, below_weights, **options)
+        bad = _ParzenEstimator(
+            above,
+            space,
+            _checked_weights(self._weights, n_above),
+            **options,
+        )
+        candidates = good.sample(self._rng.rng, self._n_ei_candidates)
+        # log l(x) - log g(x): the candidate with the largest ratio wins (Bergstra et al. Eq. 3).
+        score = log_density_ratio(good, bad, candidates)
+        best = int(np.argmax(score))
+        return {
+            name: dist.to_external_repr(candidates[name][best].item())
+            for name, dist in space.items()
+        }
+
+    # ---- hooks ---------------------------------------------------------------------------------
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        """Forward to the startup sampler."""
+        self._random_sampler.before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        """Store ``constraints_func``'s values (if given) for the finished trial."""
+        if self._constraints_func is not None:
+            _process_constraints_after_trial(self._constraints_func, study, trial, state)
+        self._random_sampler.after_trial(study, trial, state, values)
+
+    @staticmethod
+    def hyperopt_parameters() -> dict[str, Any]:
+        """Deprecated: arguments reproducing hyperopt 0.1.2's defaults."""
+        warnings.warn(
+            "hyperopt_parameters has been deprecated in v4.9.0. This feature will be removed in "
+            "v6.0.0. See https://github.com/optuna/optuna/releases/tag/v4.9.0.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return {
+            "consider_prior": True,
+            "prior_weight": 1.0,
+            "consider_magic_clip": True,
+            "consider_endpoints": False,
+            "n_startup_trials": 20,
+            "n_ei_candidates": 24,
+            "gamma": hyperopt_default_gamma,
+            "weights": default_weights,
+        }

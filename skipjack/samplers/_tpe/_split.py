@@ -1,0 +1,104 @@
+"""Split finished trials into TPE's good ("below") and bad ("above") sets.
+
+The good set takes ``n_below`` trials, filled in this order of preference (Watanabe, 2023,
+Sec. 3.1; Ozaki et al., 2022 for several objectives):
+
+1. feasible COMPLETE trials, best first; with several objectives by non-domination rank, the
+   last front that does not fit whole being thinned by hypervolume subset selection;
+2. feasible PRUNED trials, those that reported at a later step first, then by their last
+   report (a NaN report, or none, ranks last);
+3. infeasible trials, smallest total constraint violation first.
+
+Everything else is bad. Both sets are returned as history rows in trial-number order, which is
+the order the ``weights`` function refers to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from skipjack.samplers._tpe._hssp import reference_point
+from skipjack.samplers._tpe._hssp import solve_hssp
+from skipjack.samplers._tpe._rows import RowFacts
+from skipjack.study._history import HistorySnapshot
+from skipjack.study._multi_objective import _fast_non_domination_rank
+from skipjack.study._study_direction import StudyDirection
+from skipjack.trial._state import TrialState
+
+__all__ = ["split_rows"]
+
+
+def _signs(directions: Sequence[StudyDirection]) -> np.ndarray:
+    return np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in directions])
+
+
+def _best_complete(losses: np.ndarray, numbers: np.ndarray, n_below: int) -> np.ndarray:
+    """Positions of the ``n_below`` best points of ``losses`` (shape (n, n_objectives))."""
+    n = len(losses)
+    if n_below >= n:
+        return np.arange(n)
+    if n_below <= 0:
+        return np.zeros(0, dtype=np.intp)
+    if losses.shape[1] == 1:
+        # Ties go to the earlier trial.
+        return np.lexsort((numbers, losses[:, 0]))[:n_below]
+    ranks = _fast_non_domination_rank(losses, n_below=n_below)
+    counts = np.bincount(ranks)
+    filled = np.cumsum(counts)
+    # The last front that fits whole; the next one is thinned to fill the remaining slots.
+    last_whole = int(np.searchsorted(filled, n_below, side="right")) - 1
+    chosen = np.flatnonzero(ranks <= last_whole)
+    if len(chosen) < n_below:
+        tied = np.flatnonzero(ranks == last_whole + 1)
+        tied_losses = losses[tied]
+        picked = solve_hssp(tied_losses, n_below - len(chosen), reference_point(tied_losses))
+        chosen = np.concatenate([chosen, tied[picked]])
+    return chosen
+
+
+def split_rows(
+    snapshot: HistorySnapshot,
+    facts: RowFacts,
+    directions: Sequence[StudyDirection],
+    n_below: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the history rows of the good and the bad trials, each in trial-number order."""
+    n = len(snapshot)
+    states = snapshot.states
+    numbers = snapshot.numbers
+    violation = facts.violation[:n]
+    infeasible = violation > 0
+    complete = np.flatnonzero((states == int(TrialState.COMPLETE)) & ~infeasible)
+    pruned = np.flatnonzero((states == int(TrialState.PRUNED)) & ~infeasible)
+    finished = (states == int(TrialState.COMPLETE)) | (states == int(TrialState.PRUNED))
+    bad_feasibility = np.flatnonzero(finished & infeasible)
+
+    losses = snapshot.values[complete] * _signs(directions)
+    below = [complete[_best_complete(losses, numbers[complete], n_below)]]
+    remaining = max(0, n_below - len(below[0]))
+
+    if remaining and len(pruned):
+        step = facts.last_step[pruned]
+        value = facts.last_value[pruned] * _signs(directions)[0]
+        reported = ~np.isnan(step)
+        # Optuna's key: (-last step, last value), NaN value -> +inf; no report -> (1, 0).
+        first_key = np.where(reported, -np.nan_to_num(step), 1.0)
+        second_key = np.where(reported, np.where(np.isnan(value), np.inf, value), 0.0)
+        order = np.lexsort((numbers[pruned], second_key, first_key))
+        below.append(pruned[order[:remaining]])
+        remaining = max(0, remaining - len(below[-1]))
+
+    if remaining and len(bad_feasibility):
+        order = np.lexsort((numbers[bad_feasibility], violation[bad_feasibility]))
+        below.append(bad_feasibility[order[:remaining]])
+
+    good = np.concatenate(below)
+    is_good = np.zeros(n, dtype=bool)
+    is_good[good] = True
+    bad = np.flatnonzero(finished & ~is_good)
+    good = np.sort(good)
+    return good[np.argsort(numbers[good], kind="stable")], bad[
+        np.argsort(numbers[bad], kind="stable")
+    ]
