@@ -112,10 +112,23 @@ def _check_pruning_wilcoxon(out: str) -> None:
     assert math.isfinite(_number(r"^Best value: (\S+)$", out))
 
 
+def _check_pruning_sgd(out: str) -> None:
+    finished = _number(r"^Finished trials: (\d+)$", out)
+    pruned = _number(r"^Pruned trials: (\d+)$", out)
+    complete = _number(r"^Complete trials: (\d+)$", out)
+    assert finished == 40 and pruned + complete == finished
+    assert 0 < pruned < finished, "successive halving should stop some trials, not all"
+    trained = _match(r"^Epochs trained: (\d+) of (\d+)$", out)
+    assert int(trained.group(1)) < int(trained.group(2)), "pruning saves epochs"
+    # Ten digit classes: chance is 0.1; a tuned linear model does far better.
+    assert 0.8 < _number(r"^Best accuracy: (\S+)$", out) <= 1.0
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
     "quickstart.py": _check_quickstart,
     "pruning.py": _check_pruning,
     "pruning_wilcoxon.py": _check_pruning_wilcoxon,
+    "pruning_sgd.py": _check_pruning_sgd,
     "fixed_trial_testing.py": _check_fixed_trial,
     "callbacks.py": _check_callbacks,
     "objective_with_args.py": _check_objective_with_args,
