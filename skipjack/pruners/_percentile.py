@@ -66,6 +66,8 @@ def _is_first_report_in_interval(
     """
     last_pruning_step = (step - n_warmup_steps) // interval_steps * interval_steps
     last_pruning_step += n_warmup_steps
+    if last_pruning_step == step:  # the common case: a report exactly at a pruning step
+        return True
     previous = max((s for s in steps if s != step), default=-1)
     return previous < last_pruning_step
 
@@ -185,7 +187,7 @@ class PercentilePruner(BasePruner):
 
         # One snapshot, so the count and the reports agree even if another thread refreshes.
         history = history_of(study).snapshot()
-        n_complete = int(np.count_nonzero(history.mask(_COMPLETE)))
+        n_complete = history.count(_COMPLETE)
         if n_complete == 0 or n_complete < self._n_startup_trials:
             return False
 

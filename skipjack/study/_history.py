@@ -41,11 +41,23 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return view
 
 
+_STATE_TABLES: dict[Any, np.ndarray] = {}
+
+
 def _state_table(states: Sequence[TrialState]) -> np.ndarray:
-    """Lookup table: ``table[state_value]`` is True for the requested states."""
+    """Lookup table: ``table[state_value]`` is True for the requested states (cached)."""
+    try:
+        return _STATE_TABLES[states]
+    except (KeyError, TypeError):
+        pass
     table = np.zeros(len(TrialState), dtype=bool)
     for state in states:
         table[int(state)] = True
+    table.flags.writeable = False
+    try:
+        _STATE_TABLES[states] = table
+    except TypeError:  # unhashable container of states
+        pass
     return table
 
 
@@ -65,10 +77,12 @@ class HistorySnapshot:
         values: np.ndarray,
         params: dict[str, np.ndarray],
         steps: dict[int, _StepColumn],
+        state_counts: tuple[int, ...] | None = None,
     ) -> None:
         # ``trials``, ``params`` and ``steps`` are the history's own containers, which only
         # grow: every read below is cut to ``n_rows``.
         self._n = n_rows
+        self._state_counts = state_counts
         self._trials = trials
         self._numbers = numbers
         self._states = states
@@ -110,6 +124,12 @@ class HistorySnapshot:
     def mask(self, states: Sequence[TrialState]) -> np.ndarray:
         """bool array: rows whose state is in ``states``."""
         return _state_table(states)[self._states[: self._n]]
+
+    def count(self, states: Sequence[TrialState]) -> int:
+        """Number of rows whose state is in ``states`` (O(1) when the history kept counts)."""
+        if self._state_counts is None:
+            return int(np.count_nonzero(self.mask(states)))
+        return sum(self._state_counts[int(s)] for s in set(states))
 
     def intermediate_at(
         self, step: int, states: Sequence[TrialState] = (TrialState.COMPLETE,)
@@ -157,6 +177,7 @@ class TrialHistory:
         self._values = np.empty((0, n_objectives), dtype=np.float64)
         self._params: dict[str, np.ndarray] = {}
         self._steps: dict[int, _StepColumn] = {}
+        self._state_counts = [0] * len(TrialState)
         self._snapshot = self._take_snapshot()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -206,6 +227,7 @@ class TrialHistory:
             self._values,
             self._params,
             self._steps,
+            tuple(self._state_counts),
         )
 
     def _append(self, trials: list[FrozenTrial]) -> None:
@@ -216,6 +238,8 @@ class TrialHistory:
         self._reserve(stop)
         self._numbers[start:stop] = [t.number for t in trials]
         self._states[start:stop] = [int(t.state) for t in trials]
+        for t in trials:
+            self._state_counts[int(t.state)] += 1
         self._values[start:stop] = [values for values, _, _ in rows]
         for row, (_, params, steps) in zip(range(start, stop), rows):
             for name, value in params.items():
@@ -289,6 +313,10 @@ class TrialHistory:
     def mask(self, states: Sequence[TrialState]) -> np.ndarray:
         """bool array: rows whose state is in ``states``."""
         return self._snapshot.mask(states)
+
+    def count(self, states: Sequence[TrialState]) -> int:
+        """Number of rows whose state is in ``states``."""
+        return self._snapshot.count(states)
 
     def intermediate_at(
         self, step: int, states: Sequence[TrialState] = (TrialState.COMPLETE,)

@@ -50,6 +50,9 @@ class FakeHistory:
     def mask(self, states: Sequence[TrialState]) -> np.ndarray:
         return np.array([t.state in states for t in self.trials], dtype=bool)
 
+    def count(self, states: Sequence[TrialState]) -> int:
+        return sum(t.state in states for t in self.trials)
+
     def intermediate_at(
         self, step: int, states: Sequence[TrialState] = (TrialState.COMPLETE,)
     ) -> np.ndarray:

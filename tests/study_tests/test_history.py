@@ -361,3 +361,30 @@ def test_columns_match_a_naive_recomputation(data: st.DataObject, n_objectives: 
                 np.testing.assert_array_equal(
                     history.intermediate_at(step, states), np.array(expected, dtype=float)
                 )
+
+
+def test_count_matches_mask_for_every_state_combination() -> None:
+    import itertools
+
+    from skipjack.storages._in_memory import InMemoryStorage
+    from skipjack.study._history import TrialHistory
+    from skipjack.study._study_direction import StudyDirection
+    from skipjack.trial import TrialState
+    from skipjack.trial import create_trial
+
+    storage = InMemoryStorage()
+    study_id = storage.create_new_study([StudyDirection.MINIMIZE])
+    history = TrialHistory(storage, study_id, 1)
+    finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    for i in range(30):
+        state = finished[i % 3] if i % 4 else TrialState.COMPLETE
+        value = float(i) if state == TrialState.COMPLETE else None
+        storage.create_new_trial(study_id, create_trial(state=state, value=value))
+        if i % 7 == 0:
+            history.refresh()
+    history.refresh()
+    snapshot = history.snapshot()
+    for r in range(1, 4):
+        for states in itertools.combinations(finished, r):
+            assert snapshot.count(states) == int(snapshot.mask(states).sum())
+            assert history.count(states) == snapshot.count(states)
