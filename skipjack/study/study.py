@@ -391,7 +391,7 @@ class Study:
     def _start_heartbeat(self, trial_id: int) -> None:
         if not is_heartbeat_enabled(self._storage):
             return
-        beat = HeartbeatThread(trial_id, self._storage)  # type: ignore[arg-type]
+        beat = HeartbeatThread(trial_id, self)
         beat.__enter__()
         with self._heartbeats_lock:
             self._heartbeats[trial_id] = beat

@@ -258,7 +258,8 @@ class Trial(BaseTrial):
         """
         if len(self.study.directions) > 1:
             raise NotImplementedError(
-                "Trial.report is not supported for multi-objective optimization."
+                "Trial.report is not supported for multi-objective optimization; "
+                "intermediate values and pruning work in single-objective studies only."
             )
         try:
             number = float(value)
@@ -290,7 +291,8 @@ class Trial(BaseTrial):
         """Ask the study's pruner whether to stop this trial now (after ``report``)."""
         if len(self.study.directions) > 1:
             raise NotImplementedError(
-                "Trial.should_prune is not supported for multi-objective optimization."
+                "Trial.should_prune is not supported for multi-objective optimization; "
+                "pruning works in single-objective studies only."
             )
         return bool(self.study.pruner.prune(self.study, _private_copy(self._cached_frozen_trial)))
 
