@@ -57,11 +57,7 @@ PENDING: dict[str, str] = {
     "optuna.samplers.BruteForceSampler": _ISSUE_4,
     "optuna.samplers.GridSampler": _ISSUE_4,
     "optuna.samplers.CmaEsSampler": _ISSUE_6,
-    "optuna.samplers.NSGAIISampler": _ISSUE_6,
-    "optuna.samplers.NSGAIIISampler": _ISSUE_6,
     "optuna.samplers.GPSampler": _ISSUE_6,
-    "optuna.samplers.BaseGASampler": _ISSUE_6,
-    "optuna.samplers.nsgaii": _ISSUE_6,
 }
 
 # Attributes a package may hold without listing them in ``__all__``.
