@@ -76,6 +76,7 @@ import textwrap
 import threading
 import time
 from typing import Any
+import warnings
 import weakref
 
 import numpy as np
@@ -1064,3 +1065,38 @@ def test_median_pruner_startup_and_warmup() -> None:
     assert pruned
     # No trial is pruned before step 3: it reported steps 0..3 at least.
     assert all(t.last_step is not None and t.last_step >= 3 for t in pruned)
+
+
+def test_faq_constrained_binh_and_korn_with_nsga2_as_written() -> None:
+    # The FAQ's recipe verbatim in substance: NSGAIISampler(constraints_func=...), 32 trials.
+    def objective(trial: optuna.Trial) -> tuple[float, float]:
+        return _binh_and_korn(trial, declare_constraints=False)
+
+    def constraints(trial: optuna.trial.FrozenTrial) -> Any:
+        return trial.user_attrs["constraint"]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constraints_func is deprecated (FutureWarning) in 5.0
+        sampler = optuna.samplers.NSGAIISampler(constraints_func=constraints, seed=0)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    study.optimize(objective, n_trials=32, timeout=600)
+    assert len(study.trials) == 32
+    front = study.best_trials
+    feasible = [t for t in study.trials if all(c <= 0.0 for c in t.user_attrs["constraint"])]
+    # Only feasible trials can be on the front, and the front is empty only without them.
+    assert bool(front) == bool(feasible)
+    assert {t.number for t in front} <= {t.number for t in feasible}
+
+
+def test_faq_reproducibility_with_seeded_tpe_as_written() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -10, 10)
+        return (x - 2) ** 2
+
+    def run() -> list[Any]:
+        sampler = optuna.samplers.TPESampler(seed=10)  # Make the sampler deterministic.
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(objective, n_trials=25)
+        return [t.params for t in study.trials]
+
+    assert run() == run()
