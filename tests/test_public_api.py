@@ -38,7 +38,6 @@ EXTRA_PUBLIC_NAMES = {
     "optuna.storages": {"journal"},
 }
 
-_ISSUE_3 = "issue 3: persistent storages (RDB, journal, heartbeats, retries)"
 _ISSUE_4 = "issue 4: exhaustive search samplers"
 _ISSUE_6 = "issue 6: evolutionary and Bayesian samplers"
 _LATER = "not in issue 2; no issue filed yet"
@@ -50,8 +49,6 @@ PENDING: dict[str, str] = {
     "optuna.importance": _LATER,
     "optuna.integration": _LATER,
     "optuna.visualization": _LATER,
-    "optuna.storages.RetryFailedTrialCallback": _ISSUE_3,
-    "optuna.storages.RetryHeartbeatStaleTrialCallback": _ISSUE_3,
     "optuna.storages.GrpcStorageProxy": _NOT_PLANNED,
     "optuna.storages.run_grpc_proxy_server": _NOT_PLANNED,
     "optuna.samplers.BruteForceSampler": _ISSUE_4,

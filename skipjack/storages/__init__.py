@@ -7,6 +7,8 @@ from typing import Any as _Any
 
 from skipjack.storages import journal
 from skipjack.storages._base import BaseStorage
+from skipjack.storages._callbacks import RetryFailedTrialCallback
+from skipjack.storages._callbacks import RetryHeartbeatStaleTrialCallback
 from skipjack.storages._get import get_storage
 from skipjack.storages._heartbeat import BaseHeartbeat
 from skipjack.storages._heartbeat import fail_stale_trials
@@ -34,6 +36,8 @@ __all__ = [
     "JournalRedisStorage",
     "JournalStorage",
     "RDBStorage",
+    "RetryFailedTrialCallback",
+    "RetryHeartbeatStaleTrialCallback",
     "fail_stale_trials",
     "get_storage",
     "journal",

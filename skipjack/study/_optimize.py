@@ -19,8 +19,6 @@ import warnings
 
 from skipjack import logging as _logging
 from skipjack.exceptions import _is_trial_pruned
-from skipjack.storages._heartbeat import fail_stale_trials
-from skipjack.storages._heartbeat import is_heartbeat_enabled
 from skipjack.study._progress import ProgressBar
 from skipjack.study._tell import tell_with_warning
 from skipjack.trial._frozen import FrozenTrial
@@ -163,7 +161,6 @@ def _run_sequential(
     if reseed:
         study.sampler.reseed_rng()
     done = 0
-    reap_stale = is_heartbeat_enabled(study._storage)
     while not study._stop_flag:
         if n_trials is not None and done >= n_trials:
             break
@@ -171,7 +168,7 @@ def _run_sequential(
             break
         done += 1
         try:
-            frozen = run_trial(study, func, caught, reap_stale)
+            frozen = run_trial(study, func, caught)
         finally:
             if gc_after_trial:
                 gc.collect()
@@ -186,7 +183,6 @@ def run_trial(
     study: Study,
     func: ObjectiveFuncType,
     caught: tuple[type[BaseException], ...],
-    reap_stale: bool = True,
 ) -> FrozenTrial:
     """Ask for a trial, evaluate ``func`` on it, tell the outcome, log it; return the trial.
 
@@ -194,8 +190,8 @@ def run_trial(
     ``caught``; ``TrialPruned`` (skipjack's or Optuna's) PRUNEs it; Ctrl-C FAILs it and
     propagates.
     """
-    if reap_stale:
-        fail_stale_trials(study)
+    # Stale trials of dead workers are failed by the heartbeat thread that ``ask`` starts (at
+    # once, then every interval), under a claim so that one worker retries each.
     trial = study.ask()
     state: TrialState | None = None
     returned: Any = None
