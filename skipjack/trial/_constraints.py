@@ -46,3 +46,22 @@ def checked_constraint_value(key: str, value: Any) -> float:
 def is_feasible(system_attrs: Mapping[str, Any]) -> bool:
     """A trial is feasible when every constraint value is zero or less (or it has none)."""
     return all(v <= 0.0 for v in constraints_from_system_attrs(system_attrs).values())
+
+
+def new_constraint_attr(
+    system_attrs: Mapping[str, Any], key: str, value: Any
+) -> tuple[str, float] | None:
+    """Validate a ``set_constraint(key, value)`` call and return the system attribute to write.
+
+    Returns None, with a warning, when the constraint is already set: the first value stays.
+    """
+    number = checked_constraint_value(key, value)
+    attr = f"{CONSTRAINTS_KEY}:{key}"
+    if attr in system_attrs:
+        warnings.warn(
+            f"The constraint {key!r} is already set; the new value is ignored.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    return attr, number

@@ -14,9 +14,8 @@ from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.trial._base import BaseTrial
-from skipjack.trial._constraints import CONSTRAINTS_KEY
-from skipjack.trial._constraints import checked_constraint_value
 from skipjack.trial._constraints import constraints_from_system_attrs
+from skipjack.trial._constraints import new_constraint_attr
 from skipjack.trial._trial import _make_distribution
 
 __all__ = ["FixedTrial"]
@@ -123,16 +122,9 @@ class FixedTrial(BaseTrial):
 
     def set_constraint(self, key: str, value: float) -> None:
         """Record a constraint value; a second value for ``key`` is ignored with a warning."""
-        number = checked_constraint_value(key, value)
-        attr = f"{CONSTRAINTS_KEY}:{key}"
-        if attr in self._system_attrs:
-            warnings.warn(
-                f"The constraint {key!r} is already set; the new value is ignored.",
-                UserWarning,
-                stacklevel=2,
-            )
-            return
-        self._system_attrs[attr] = number
+        new = new_constraint_attr(self._system_attrs, key, value)
+        if new is not None:
+            self._system_attrs[new[0]] = new[1]
 
     @property
     def params(self) -> dict[str, Any]:

@@ -17,9 +17,8 @@ from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.trial._base import BaseTrial
-from skipjack.trial._constraints import CONSTRAINTS_KEY
-from skipjack.trial._constraints import checked_constraint_value
 from skipjack.trial._constraints import constraints_from_system_attrs
+from skipjack.trial._constraints import new_constraint_attr
 from skipjack.trial._state import TrialState
 
 __all__ = ["FrozenTrial", "create_trial"]
@@ -200,16 +199,9 @@ class FrozenTrial(BaseTrial):
 
     def set_constraint(self, key: str, value: float) -> None:
         """Record a constraint value on this snapshot; a second value for ``key`` is ignored."""
-        number = checked_constraint_value(key, value)
-        attr = f"{CONSTRAINTS_KEY}:{key}"
-        if attr in self._system_attrs:
-            warnings.warn(
-                f"The constraint {key!r} is already set; the new value is ignored.",
-                UserWarning,
-                stacklevel=2,
-            )
-            return
-        self._system_attrs[attr] = number
+        new = new_constraint_attr(self._system_attrs, key, value)
+        if new is not None:
+            self._system_attrs[new[0]] = new[1]
 
     def _suggest(self, name: str, distribution: BaseDistribution) -> Any:
         if name not in self._params:

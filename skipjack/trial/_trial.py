@@ -18,9 +18,8 @@ from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.trial._base import BaseTrial
-from skipjack.trial._constraints import CONSTRAINTS_KEY
-from skipjack.trial._constraints import checked_constraint_value
 from skipjack.trial._constraints import constraints_from_system_attrs
+from skipjack.trial._constraints import new_constraint_attr
 from skipjack.trial._frozen import FrozenTrial
 
 if TYPE_CHECKING:
@@ -316,16 +315,9 @@ class Trial(BaseTrial):
 
         A second value for the same ``key`` is ignored with a warning.
         """
-        number = checked_constraint_value(key, value)
-        attr = f"{CONSTRAINTS_KEY}:{key}"
-        if attr in self._cached_frozen_trial.system_attrs:
-            warnings.warn(
-                f"The constraint {key!r} is already set; the new value is ignored.",
-                UserWarning,
-                stacklevel=2,
-            )
-            return
-        self._set_system_attr(attr, number)
+        new = new_constraint_attr(self._cached_frozen_trial.system_attrs, key, value)
+        if new is not None:
+            self._set_system_attr(*new)
 
     @property
     def params(self) -> dict[str, Any]:
