@@ -39,7 +39,6 @@ EXTRA_PUBLIC_NAMES = {
 }
 
 _ISSUE_4 = "issue 4: exhaustive search samplers"
-_ISSUE_6 = "issue 6: evolutionary and Bayesian samplers"
 _LATER = "not in issue 2; no issue filed yet"
 _NOT_PLANNED = "not planned: Optuna's gRPC storage proxy"
 
@@ -53,8 +52,6 @@ PENDING: dict[str, str] = {
     "optuna.storages.run_grpc_proxy_server": _NOT_PLANNED,
     "optuna.samplers.BruteForceSampler": _ISSUE_4,
     "optuna.samplers.GridSampler": _ISSUE_4,
-    "optuna.samplers.CmaEsSampler": _ISSUE_6,
-    "optuna.samplers.GPSampler": _ISSUE_6,
 }
 
 # Attributes a package may hold without listing them in ``__all__``.

@@ -2,7 +2,9 @@
 
 from skipjack.samplers import nsgaii
 from skipjack.samplers._base import BaseSampler
+from skipjack.samplers._cmaes import CmaEsSampler
 from skipjack.samplers._ga import BaseGASampler
+from skipjack.samplers._gp import GPSampler
 from skipjack.samplers._nsgaiii import NSGAIIISampler
 from skipjack.samplers._partial_fixed import PartialFixedSampler
 from skipjack.samplers._qmc import QMCSampler
@@ -13,6 +15,8 @@ from skipjack.samplers.nsgaii._sampler import NSGAIISampler
 __all__ = [
     "BaseGASampler",
     "BaseSampler",
+    "CmaEsSampler",
+    "GPSampler",
     "NSGAIIISampler",
     "NSGAIISampler",
     "PartialFixedSampler",
