@@ -124,11 +124,66 @@ def _check_pruning_sgd(out: str) -> None:
     assert 0.8 < _number(r"^Best accuracy: (\S+)$", out) <= 1.0
 
 
+def _ablation_factor(
+    out: str, name: str
+) -> tuple[float, float, dict[str, tuple[int, float, float]]]:
+    """One factor block of an ablation report: effect size, eta^2, level -> (count, mean, best)."""
+    head = _match(rf"^{re.escape(name)}: effect size (\S+), eta\^2 (\S+), \d+ trials$", out)
+    levels: dict[str, tuple[int, float, float]] = {}
+    for line in out[head.end() :].splitlines()[2:]:
+        cells = line.split()
+        if len(cells) != 4 or not line.startswith("  "):
+            break
+        levels[cells[0]] = (int(cells[1]), float(cells[2]), float(cells[3]))
+    return float(head.group(1)), float(head.group(2)), levels
+
+
+def _check_ablation_basic(out: str) -> None:
+    assert _number(r"^Total trials: (\d+)$", out) == 60
+    assert _number(r"^Distinct combinations: (\d+)$", out) == 60
+    assert _number(r"^Best value (\S+) with", out) == pytest.approx(0.9 + 0.1 + 0.01)
+    effect, eta2, levels = _ablation_factor(out, "optimizer")
+    # mock score: optimizer base + 10 * lr + 0.01 for cosine; means differ by the bases only
+    assert set(levels) == {"'Adam'", "'SGD'", "'RMSprop'"}
+    assert all(count == 20 for count, _, _ in levels.values())
+    assert levels["'Adam'"][1] - levels["'SGD'"][1] == pytest.approx(0.05)
+    assert effect == pytest.approx(0.05) and 0.0 < eta2 < 1.0
+    effect, _, levels = _ablation_factor(out, "lr_schedule")
+    assert effect == pytest.approx(0.01) and {c for c, _, _ in levels.values()} == {30}
+    effect, _, levels = _ablation_factor(out, "lr")
+    assert len(levels) == 10 and effect == pytest.approx(0.09)
+
+
+def _check_ablation_conditional(out: str) -> None:
+    assert _number(r"^Total trials: (\d+)$", out) == 100
+    assert _number(r"^Adam trials: (\d+)$", out) == 40
+    assert _number(r"^SGD trials: (\d+)$", out) == 60
+    assert _number(r"^Distinct combinations: (\d+)$", out) == 100
+    for name, n_levels, count in [("beta1", 2, 20), ("beta2", 2, 20), ("momentum", 3, 20)]:
+        _, eta2, levels = _ablation_factor(out, name)
+        assert len(levels) == n_levels and all(c == count for c, _, _ in levels.values())
+        assert 0.0 <= eta2 <= 1.0
+    _, _, levels = _ablation_factor(out, "lr")
+    assert len(levels) == 10 and all(c == 10 for c, _, _ in levels.values())
+
+
+def _check_ablation_distributed(out: str) -> None:
+    assert re.search(r"^Workers: 4, exit codes: \[0, 0, 0, 0\]$", out, re.M)
+    assert _number(r"^Evaluated trials: (\d+)$", out) == 20
+    assert _number(r"^Distinct combinations: (\d+)$", out) == 20
+    assert _number(r"^Duplicates: (\d+)$", out) == 0
+    effect, _, levels = _ablation_factor(out, "optimizer")
+    assert effect == pytest.approx(0.05) and {c for c, _, _ in levels.values()} == {10}
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
     "quickstart.py": _check_quickstart,
     "pruning.py": _check_pruning,
     "pruning_wilcoxon.py": _check_pruning_wilcoxon,
     "pruning_sgd.py": _check_pruning_sgd,
+    "ablation_basic.py": _check_ablation_basic,
+    "ablation_conditional.py": _check_ablation_conditional,
+    "ablation_distributed.py": _check_ablation_distributed,
     "fixed_trial_testing.py": _check_fixed_trial,
     "callbacks.py": _check_callbacks,
     "objective_with_args.py": _check_objective_with_args,

@@ -38,7 +38,6 @@ EXTRA_PUBLIC_NAMES = {
     "optuna.storages": {"journal"},
 }
 
-_ISSUE_4 = "issue 4: exhaustive search samplers"
 _LATER = "not in issue 2; no issue filed yet"
 _NOT_PLANNED = "not planned: Optuna's gRPC storage proxy"
 
@@ -50,8 +49,6 @@ PENDING: dict[str, str] = {
     "optuna.visualization": _LATER,
     "optuna.storages.GrpcStorageProxy": _NOT_PLANNED,
     "optuna.storages.run_grpc_proxy_server": _NOT_PLANNED,
-    "optuna.samplers.BruteForceSampler": _ISSUE_4,
-    "optuna.samplers.GridSampler": _ISSUE_4,
 }
 
 # Attributes a package may hold without listing them in ``__all__``.
