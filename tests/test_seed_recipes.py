@@ -41,10 +41,10 @@ Adapted:
   taken gets it PRUNED with no parameters (skipjack's BruteForceSampler claims combinations in
   the storage); Optuna would evaluate a random duplicate. The tests assert exactly-once
   coverage, which the seed promises and Optuna only approximates.
-* 000 retry recipe: the survivor's trials sleep 0.4 s so that it still runs when the killed
-  trial turns stale; a skipjack bug (xfail test
-  ``test_worker_covers_the_space_around_a_hung_trial``) makes a worker stop early while another
-  worker's trial is RUNNING, which otherwise leaves the killed trial unreaped.
+* 000 retry recipe: the survivor's trials sleep 0.4 s so that it is still running when the
+  killed trial turns stale (SQLite heartbeat times have whole seconds).
+  ``test_worker_covers_the_space_around_a_hung_trial`` checks that a worker covers the branch
+  around another worker's hung trial instead of stopping early.
 * 000 retry recipe on a journal file: the seed says JournalStorage has no heartbeats (true of
   Optuna); skipjack's has them, so the same recipe is also run on a journal file.
 * 000 manual re-enqueue: a grace period of 0 s makes the hung trial stale. The recipe passes a
@@ -1301,7 +1301,7 @@ def _assert_exactly_once(
 # VICTIM set hangs in its first trial (after leaving a marker file) so the test can kill it.
 # The survivor's trials take 0.4 s so that it is still working when the victim's trial turns
 # stale (up to 3 s after its last beat: SQLite's CURRENT_TIMESTAMP has whole seconds), even
-# while the hung trial keeps it out of half of the space (see the xfail test below).
+# while the hung trial holds one combination.
 _RUN_RETRY = """\
 import os
 import sys
@@ -1429,15 +1429,10 @@ def test_killed_worker_trial_is_retried(tmp_path: Path, storage_code: str, filen
     assert [t.number for t in trials if t.state != TrialState.COMPLETE] == [killed_number]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="skipjack bug: a RUNNING trial of another worker keeps BruteForceSampler out of its "
-    "whole first-level branch, so the worker stops with combinations never evaluated",
-)
 def test_worker_covers_the_space_around_a_hung_trial() -> None:
     # Minimal form of what the distributed ablation promises: a worker joining a study where
     # another worker's trial hangs at (optimizer, lr) evaluates the 19 other combinations.
-    # Optuna 5.0 does (20 trials); skipjack evaluates only the other optimizer's 10 and stops.
+    # Optuna 5.0 does (20 trials); skipjack once evaluated only the other optimizer's 10.
     def objective(trial: optuna.Trial) -> float:
         optimizer = trial.suggest_categorical("optimizer", ["Adam", "SGD"])
         lr = trial.suggest_float("lr", 0.001, 0.01, step=0.001)

@@ -464,6 +464,11 @@ class BruteForceSampler(BaseSampler):
                 tree.mark_known(target)  # even if the trial failed before reaching it
             self._sync(study, tree)
             done = not tree.frontier and not tree.own
+            if done and tree.foreign:
+                # Branches held by other workers' running trials may hide combinations nobody
+                # has started (siblings of what those trials chose): learn them before stopping.
+                self._learn_running(study, tree)
+                done = not tree.frontier
             if self._avoid_premature_stop:
                 done = done and not tree.foreign
         if done:
