@@ -159,7 +159,7 @@ class QMCSampler(BaseSampler):
         param_distribution: BaseDistribution,
     ) -> Any:
         """Delegate to the independent sampler (warning after the first trial)."""
-        if self._warn_independent_sampling and study.get_trials(deepcopy=False, states=_FINISHED):
+        if self._warn_independent_sampling and _any_finished(study):
             _logger.warning(
                 _INDEPENDENT_SAMPLING_WARNING_TEMPLATE.format(
                     param_name=param_name,
@@ -241,3 +241,8 @@ def _from_unit(u: float, dist: BaseDistribution) -> Any:
             return float(min(max(k * dist.step + dist.low, dist.low), dist.high))
         return min(dist.low + u * (dist.high - dist.low), below_high)
     raise TypeError(f"QMCSampler cannot sample {dist!r}.")
+
+
+def _any_finished(study: Study) -> bool:
+    """Whether the study has a finished trial (counted, not listed: runs on every suggestion)."""
+    return study._storage.get_n_trials(study._study_id, _FINISHED) > 0

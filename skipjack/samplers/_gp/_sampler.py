@@ -170,8 +170,9 @@ class GPSampler(BaseSampler):
     ) -> Any:
         """Draw ``param_name`` with the independent sampler, warning after the startup trials."""
         if self._warn_independent_sampling:
-            completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if len(completed) >= self._n_startup_trials:
+            # A count, not a list of every trial: this runs on every independent suggestion.
+            n_complete = study._storage.get_n_trials(study._study_id, TrialState.COMPLETE)
+            if n_complete >= self._n_startup_trials:
                 _logger.warning(
                     _INDEPENDENT_SAMPLING_WARNING_TEMPLATE.format(
                         param_name=param_name,
