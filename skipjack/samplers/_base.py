@@ -20,6 +20,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from collections.abc import Sequence
+import logging
 import math
 from typing import TYPE_CHECKING
 from typing import Any
@@ -45,6 +46,26 @@ _INDEPENDENT_SAMPLING_WARNING_TEMPLATE = (
     "Pass `warn_independent_sampling=False` to `{sampler_name}` to silence this warning "
     "when independent sampling is what you want."
 )
+
+
+def _warn_independent_sampling(
+    logger: logging.Logger,
+    sampler: object,
+    independent_sampler: object,
+    trial: FrozenTrial,
+    param_name: str,
+    fallback_reason: str,
+) -> None:
+    """Log that ``param_name`` fell back to ``independent_sampler``, in Optuna's wording."""
+    logger.warning(
+        _INDEPENDENT_SAMPLING_WARNING_TEMPLATE.format(
+            param_name=param_name,
+            trial_number=trial.number,
+            independent_sampler_name=type(independent_sampler).__name__,
+            sampler_name=type(sampler).__name__,
+            fallback_reason=fallback_reason,
+        )
+    )
 
 
 class BaseSampler(abc.ABC):
@@ -157,3 +178,19 @@ def _process_constraints_after_trial(
         constraints = tuple(raw)
     finally:
         study._storage.set_trial_system_attr(trial._trial_id, CONSTRAINTS_KEY, constraints)
+
+
+class _IndependentOnly:
+    """Mixin for samplers that draw every parameter independently: no relative search space."""
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        """Return ``{}``: every parameter is sampled independently."""
+        return {}
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Return ``{}``: there is no relative search space."""
+        return {}

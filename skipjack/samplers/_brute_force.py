@@ -54,6 +54,7 @@ from skipjack.distributions import IntDistribution
 from skipjack.exceptions import ExperimentalWarning
 from skipjack.exceptions import TrialPruned
 from skipjack.samplers._base import BaseSampler
+from skipjack.samplers._base import _IndependentOnly
 from skipjack.trial._state import TrialState
 
 if TYPE_CHECKING:
@@ -200,7 +201,7 @@ class _Tree:
         )
 
 
-class BruteForceSampler(BaseSampler):
+class BruteForceSampler(_IndependentOnly, BaseSampler):
     """Try every combination of a finite search space, each exactly once.
 
     The space is whatever the objective suggests, conditional branches included (a parameter's
@@ -243,18 +244,6 @@ class BruteForceSampler(BaseSampler):
     def reseed_rng(self) -> None:
         """Draw a fresh seed for the order of combinations."""
         self._rng.seed()
-
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        """Nothing is sampled relatively."""
-        return {}
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        """Nothing is sampled relatively."""
-        return {}
 
     # ---- choosing values -------------------------------------------------------------------
     def sample_independent(

@@ -19,6 +19,7 @@ import warnings
 from skipjack.distributions import BaseDistribution
 from skipjack.exceptions import TrialPruned
 from skipjack.samplers._base import BaseSampler
+from skipjack.samplers._base import _IndependentOnly
 
 if TYPE_CHECKING:
     from skipjack.study import Study
@@ -45,7 +46,7 @@ class _GridState:
         self.cursor = 0
 
 
-class GridSampler(BaseSampler):
+class GridSampler(_IndependentOnly, BaseSampler):
     """Evaluate each point of the Cartesian product of ``search_space`` once.
 
     Parameter names are sorted and the grid is shuffled (by ``seed``, 0 when ``None``, as in
@@ -88,18 +89,6 @@ class GridSampler(BaseSampler):
 
     def reseed_rng(self) -> None:
         """The grid order is fixed by ``seed``; there is nothing to reseed."""
-
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        """Nothing is sampled relatively."""
-        return {}
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        """Nothing is sampled relatively."""
-        return {}
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         """Claim a free grid point for ``trial`` (not for enqueued or retried trials)."""

@@ -27,8 +27,8 @@ from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.exceptions import ExperimentalWarning
 from skipjack.logging import get_logger
-from skipjack.samplers._base import _INDEPENDENT_SAMPLING_WARNING_TEMPLATE
 from skipjack.samplers._base import BaseSampler
+from skipjack.samplers._base import _warn_independent_sampling
 from skipjack.samplers._random import RandomSampler
 from skipjack.trial._state import TrialState
 
@@ -160,14 +160,13 @@ class QMCSampler(BaseSampler):
     ) -> Any:
         """Delegate to the independent sampler (warning after the first trial)."""
         if self._warn_independent_sampling and _any_finished(study):
-            _logger.warning(
-                _INDEPENDENT_SAMPLING_WARNING_TEMPLATE.format(
-                    param_name=param_name,
-                    trial_number=trial.number,
-                    independent_sampler_name=type(self._independent_sampler).__name__,
-                    sampler_name=type(self).__name__,
-                    fallback_reason="dynamic search space is not supported by `QMCSampler`",
-                )
+            _warn_independent_sampling(
+                _logger,
+                self,
+                self._independent_sampler,
+                trial,
+                param_name,
+                "dynamic search space is not supported by `QMCSampler`",
             )
         return self._independent_sampler.sample_independent(
             study, trial, param_name, param_distribution

@@ -12,6 +12,7 @@ from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.samplers._base import BaseSampler
+from skipjack.samplers._base import _IndependentOnly
 from skipjack.samplers._lazy_random_state import LazyRandomState
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["RandomSampler"]
 
 
-class RandomSampler(BaseSampler):
+class RandomSampler(_IndependentOnly, BaseSampler):
     """Draw every parameter independently and uniformly at random.
 
     Float ranges are sampled uniformly, or log-uniformly with ``log=True``; a float grid
@@ -52,18 +53,6 @@ class RandomSampler(BaseSampler):
     def reseed_rng(self) -> None:
         """Reseed the generator from the operating system's entropy."""
         self._rng.rng.seed()
-
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        """Return ``{}``: every parameter is sampled independently."""
-        return {}
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        """Return ``{}``: there is no relative search space."""
-        return {}
 
     def sample_independent(
         self,

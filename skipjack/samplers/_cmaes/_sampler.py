@@ -27,8 +27,8 @@ from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.exceptions import ExperimentalWarning
 from skipjack.logging import get_logger
-from skipjack.samplers._base import _INDEPENDENT_SAMPLING_WARNING_TEMPLATE
 from skipjack.samplers._base import BaseSampler
+from skipjack.samplers._base import _warn_independent_sampling
 from skipjack.samplers._cmaes._history import CmaHistory
 from skipjack.samplers._cmaes._state import CmaClass
 from skipjack.samplers._cmaes._state import decode_optimizer
@@ -348,17 +348,16 @@ class CmaEsSampler(BaseSampler):
         if self._warn_independent_sampling:
             self._history.refresh(study)
             if self._history.n_usable >= self._n_startup_trials:
-                _logger.warning(
-                    _INDEPENDENT_SAMPLING_WARNING_TEMPLATE.format(
-                        param_name=param_name,
-                        trial_number=trial.number,
-                        independent_sampler_name=type(self._independent_sampler).__name__,
-                        sampler_name=type(self).__name__,
-                        fallback_reason=(
-                            "dynamic search space and `CategoricalDistribution` are not "
-                            "supported by `CmaEsSampler`"
-                        ),
-                    )
+                _warn_independent_sampling(
+                    _logger,
+                    self,
+                    self._independent_sampler,
+                    trial,
+                    param_name,
+                    (
+                        "dynamic search space and `CategoricalDistribution` are not "
+                        "supported by `CmaEsSampler`"
+                    ),
                 )
         return self._independent_sampler.sample_independent(
             study, trial, param_name, param_distribution

@@ -28,9 +28,9 @@ import numpy as np
 from skipjack.distributions import BaseDistribution
 from skipjack.exceptions import ExperimentalWarning
 from skipjack.logging import get_logger
-from skipjack.samplers._base import _INDEPENDENT_SAMPLING_WARNING_TEMPLATE
 from skipjack.samplers._base import BaseSampler
 from skipjack.samplers._base import _process_constraints_after_trial
+from skipjack.samplers._base import _warn_independent_sampling
 from skipjack.samplers._lazy_random_state import LazyRandomState
 from skipjack.samplers._random import RandomSampler
 from skipjack.search_space import IntersectionSearchSpace
@@ -173,14 +173,13 @@ class GPSampler(BaseSampler):
             # A count, not a list of every trial: this runs on every independent suggestion.
             n_complete = study._storage.get_n_trials(study._study_id, TrialState.COMPLETE)
             if n_complete >= self._n_startup_trials:
-                _logger.warning(
-                    _INDEPENDENT_SAMPLING_WARNING_TEMPLATE.format(
-                        param_name=param_name,
-                        trial_number=trial.number,
-                        independent_sampler_name=type(self._independent_sampler).__name__,
-                        sampler_name=type(self).__name__,
-                        fallback_reason="dynamic search space is not supported by GPSampler",
-                    )
+                _warn_independent_sampling(
+                    _logger,
+                    self,
+                    self._independent_sampler,
+                    trial,
+                    param_name,
+                    "dynamic search space is not supported by GPSampler",
                 )
         return self._independent_sampler.sample_independent(
             study, trial, param_name, param_distribution

@@ -32,9 +32,9 @@ from skipjack.distributions import BaseDistribution
 from skipjack.distributions import CategoricalDistribution
 from skipjack.exceptions import ExperimentalWarning
 from skipjack.logging import get_logger
-from skipjack.samplers._base import _INDEPENDENT_SAMPLING_WARNING_TEMPLATE
 from skipjack.samplers._base import BaseSampler
 from skipjack.samplers._base import _process_constraints_after_trial
+from skipjack.samplers._base import _warn_independent_sampling
 from skipjack.samplers._lazy_random_state import LazyRandomState
 from skipjack.samplers._random import RandomSampler
 from skipjack.samplers._tpe._parzen_estimator import _ParzenEstimator
@@ -359,17 +359,16 @@ class TPESampler(BaseSampler):
             )
         if self._warn_independent_sampling and self._is_multivariate(study):
             if np.isfinite(snapshot.param(param_name)).any():
-                _logger.warning(
-                    _INDEPENDENT_SAMPLING_WARNING_TEMPLATE.format(
-                        param_name=param_name,
-                        trial_number=trial.number,
-                        independent_sampler_name=type(self._random_sampler).__name__,
-                        sampler_name=type(self).__name__,
-                        fallback_reason=(
-                            "`multivariate=True,group=False` does not support dynamic search "
-                            "space (but `multivariate=True,group=True` works)"
-                        ),
-                    )
+                _warn_independent_sampling(
+                    _logger,
+                    self,
+                    self._random_sampler,
+                    trial,
+                    param_name,
+                    (
+                        "`multivariate=True,group=False` does not support dynamic search "
+                        "space (but `multivariate=True,group=True` works)"
+                    ),
                 )
         space = {param_name: param_distribution}
         return self._sample(study, trial, space, history, snapshot)[param_name]
