@@ -218,10 +218,18 @@ def main() -> int:
     parser.add_argument("--processes", default="2,4", help="worker counts for the multi runs")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--strict", action="store_true")
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        choices=sorted(set(SINGLE_BACKENDS) | set(MULTI_BACKENDS)),
+        help="measure only these storages (default: all)",
+    )
     args = parser.parse_args()
 
     configs = [(b, 1) for b in SINGLE_BACKENDS]
     configs += [(b, int(p)) for p in args.processes.split(",") if p for b in MULTI_BACKENDS]
+    if args.backends:
+        configs = [(b, n) for b, n in configs if b in args.backends]
     rows = []
     missed = []
     with tempfile.TemporaryDirectory(prefix="skipjack-bench-") as tmp:
