@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from skipjack.storages import BaseStorage
+    from skipjack.storages import RDBStorage
 
 __all__ = ["main"]
 
@@ -56,14 +57,37 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
 
 
 def _cmd_storage_upgrade(args: argparse.Namespace) -> int:
-    storage = _storage(args.storage)
-    upgrade = getattr(storage, "upgrade", None)
-    if upgrade is None:
-        print(f"{type(storage).__name__} has no schema to upgrade.", file=sys.stderr)
+    from skipjack.storages import RDBStorage
+
+    url = args.storage
+    if url.startswith("journal:") or (url.endswith(".log") and "://" not in url):
+        print("A journal storage has no schema to upgrade.", file=sys.stderr)
         return 1
-    upgrade()
-    print("Storage is up to date.")
+    # Open without the revision check (it refuses older schemas) and without creating the
+    # newest tables first: the upgrade steps create and fill them in their own order.
+    storage = RDBStorage(url, skip_compatibility_check=True, skip_table_creation=True)
+    try:
+        before = _revision_or_none(storage)
+        head = storage.get_head_version()
+        if before is not None and before != head:
+            print(f"Upgrading the storage schema from {before} to {head}...")
+        storage.upgrade()
+    except RuntimeError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        storage.remove_session()
+    print(f"Storage is up to date (schema revision {head}).")
     return 0
+
+
+def _revision_or_none(storage: RDBStorage) -> str | None:
+    """The stamped revision, or None for a database without any schema yet."""
+    import sqlalchemy
+
+    if not sqlalchemy.inspect(storage.engine).has_table("alembic_version"):
+        return None
+    return storage.get_current_version()
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -198,13 +198,17 @@ class RDBStorage(StudyOps, TrialWriteOps, TrialReadOps, HeartbeatOps, BaseStorag
         return list(reversed(s.KNOWN_REVISIONS))
 
     def upgrade(self) -> None:
-        """Upgrade the schema to the head revision (a no-op when it is there already)."""
-        if self.get_current_version() == s.ALEMBIC_HEAD:
-            return
-        raise NotImplementedError(
-            f"Upgrading from schema revision {self.get_current_version()!r} is not supported by "
-            "this skipjack build; run `optuna storage upgrade` once, then open it here."
-        )
+        """Upgrade a database written by an older Optuna schema to the head revision, one
+        revision at a time, logging each step (a no-op when it is there already).
+
+        Raises:
+            RuntimeError: if the database's revision is newer than this library knows.
+        """
+        from skipjack.storages._rdb import _upgrade
+
+        _upgrade.upgrade(self._db, library_version=__version__)
+        # Tables introduced after the database's original revision (e.g. trial_heartbeats).
+        _engine.initialize_schema(self._db, create_tables=True, library_version=__version__)
 
     def remove_session(self) -> None:
         """Return pooled connections (a no-op for ``sqlite:///:memory:``, whose one connection
