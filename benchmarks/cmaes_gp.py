@@ -9,8 +9,9 @@ libraries get the same seeds and default arguments (``CmaEsSampler(seed=s)``,
 ``GPSampler(seed=s)``).
 
 Per problem and sampler: median time and regret of each library over the seeds, the time ratio
-(Optuna / skipjack) and a verdict on regret for skipjack from a two-sided Mann-Whitney U test:
-``tie`` when p >= 0.05, else ``win`` (lower median) or ``loss``.
+(Optuna / skipjack, of the median wall times; PASS when at least 5x), the same ratio of CPU times
+(steadier than wall time on a shared machine), and a verdict on regret for skipjack from a
+two-sided Mann-Whitney U test: ``tie`` when p >= 0.05, else ``win`` (lower median) or ``loss``.
 
 Usage::
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 import statistics
 import sys
@@ -33,6 +35,7 @@ from _common import format_table
 from _common import run_worker
 
 BBOB_FUNCTIONS = (1, 2, 8, 15, 16, 20, 21, 24)
+TARGET = 5.0  # time ratio Optuna / skipjack to reach
 SCRIPT = Path(__file__).resolve()
 
 
@@ -74,10 +77,11 @@ def worker(library: str, kind: str, function: int, dimension: int, seed: int, n:
     import scipy.stats  # noqa: F401
 
     study = lib.create_study(sampler=sampler)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     study.optimize(objective, n_trials=n)
-    seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "regret": study.best_value - problem.f_opt}))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    regret = study.best_value - problem.f_opt
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "regret": regret}))
 
 
 def _verdict(ours: list[float], theirs: list[float]) -> str:
@@ -112,11 +116,14 @@ def main() -> int:
         "skipjack s",
         "optuna s",
         "time ratio",
+        "CPU ratio",
+        f">= {TARGET:g}x",
         "skipjack regret",
         "optuna regret",
         "verdict",
     ]
     rows: list[list[str]] = []
+    ratios: list[float] = []
     tally = {"win": 0, "tie": 0, "loss": 0}
     for kind in args.samplers:
         n = args.cmaes_trials if kind == "cmaes" else args.gp_trials
@@ -138,17 +145,26 @@ def main() -> int:
                 times = {
                     k: statistics.median(r["seconds"] for r in v) for k, v in results.items() if v
                 }
+                cpu = {
+                    k: statistics.median(r.get("cpu_seconds", math.nan) for r in v)
+                    for k, v in results.items()
+                    if v
+                }
                 regrets = {k: [r["regret"] for r in v] for k, v in results.items() if v}
                 if "optuna" in times:
                     verdict = _verdict(regrets["skipjack"], regrets["optuna"])
                     tally[verdict] += 1
                     ratio = f"{times['optuna'] / times['skipjack']:.1f}x"
+                    cpu_ratio = f"{cpu['optuna'] / cpu['skipjack']:.1f}x"
+                    passed = "PASS" if times["optuna"] / times["skipjack"] >= TARGET else "MISS"
+                    ratios.append(times["optuna"] / times["skipjack"])
                     theirs = [
                         f"{times['optuna']:.2f}",
                         f"{statistics.median(regrets['optuna']):.3g}",
                     ]
                 else:  # Optuna could not run it (its GPSampler needs torch)
                     verdict, ratio, theirs = "n/a", "n/a", ["n/a", "n/a"]
+                    cpu_ratio, passed = "n/a", "n/a"
                 rows.append(
                     [
                         f"{kind} f{function} d{dimension}",
@@ -156,6 +172,8 @@ def main() -> int:
                         f"{times['skipjack']:.2f}",
                         theirs[0],
                         ratio,
+                        cpu_ratio,
+                        passed,
                         f"{statistics.median(regrets['skipjack']):.3g}",
                         theirs[1],
                         verdict,
@@ -164,7 +182,13 @@ def main() -> int:
                 print(rows[-1], flush=True)
     print()
     print(format_table(header, rows))
-    print(f"\nskipjack regret: {tally['win']} win / {tally['tie']} tie / {tally['loss']} loss")
+    if ratios:
+        passed_count = sum(r >= TARGET for r in ratios)
+        print(
+            f"\ntime ratio: median {statistics.median(ratios):.1f}x, lowest {min(ratios):.1f}x; "
+            f"{passed_count} of {len(ratios)} problems at >= {TARGET:g}x"
+        )
+    print(f"skipjack regret: {tally['win']} win / {tally['tie']} tie / {tally['loss']} loss")
     return 0
 
 

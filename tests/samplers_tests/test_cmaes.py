@@ -147,12 +147,55 @@ def test_decode_rebuilds_the_same_optimizer() -> None:
     np.testing.assert_allclose(restored.ask(), optimizer.ask(), rtol=1e-12)
 
 
+def _format_1(optimizer: Any) -> str:
+    """The state as the first storage format wrote it: arrays as JSON lists."""
+    attrs: dict[str, Any] = {}
+    for key, value in optimizer.__getstate__().items():
+        if key == "_rng":
+            continue
+        if isinstance(value, np.ndarray):
+            value = {"ndarray": value.ravel().tolist(), "shape": value.shape, "dtype": "<f8"}
+        elif isinstance(value, (np.floating, np.integer, np.bool_)):
+            value = value.item()
+        attrs[key] = value
+    return json.dumps({"format": 1, "class": type(optimizer).__name__, "attrs": attrs})
+
+
+def test_states_of_the_first_format_still_decode() -> None:
+    import cmaes
+
+    optimizer = cmaes.CMA(mean=np.zeros(2), sigma=0.5, bounds=np.tile([-1.0, 1.0], (2, 1)), seed=3)
+    xs = [optimizer.ask() for _ in range(optimizer.population_size)]
+    optimizer.tell([(x, float(x @ x)) for x in xs])
+    restored = decode_optimizer(_format_1(optimizer))
+    assert restored.generation == 1
+    np.testing.assert_array_equal(restored._mean, optimizer._mean)
+    restored._rng.seed(2)
+    optimizer._rng.seed(2)
+    np.testing.assert_allclose(restored.ask(), optimizer.ask(), rtol=1e-12)
+
+
+def test_one_process_never_decodes_its_own_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The optimizer object the process told last is reused while no newer state exists.
+    from skipjack.samplers._cmaes import _sampler
+
+    calls = []
+    real = _sampler.decode_optimizer
+    monkeypatch.setattr(_sampler, "decode_optimizer", lambda text: calls.append(1) or real(text))
+    study = optimize(CmaEsSampler(seed=0, popsize=4), sphere, 40)
+    told = {t.system_attrs.get("skipjack:cma:generation") for t in study.trials}
+    assert max(g for g in told if g is not None) >= 5
+    assert calls == []
+
+
 @pytest.mark.parametrize(
     "text",
     [
         '{"format": 1, "class": "os.system", "attrs": {}}',
         '{"format": 1, "class": "CMA", "attrs": {"_mean": {"ndarray": [1], "dtype": "|O"}}}',
-        '{"format": 2, "class": "CMA", "attrs": {}}',
+        '{"format": 99, "class": "CMA", "attrs": {}}',
+        '{"format": 2, "class": "CMA", "attrs": {"_mean": {"b64": "AAAA", "shape": [1], '
+        '"dtype": "<f8"}}}',
     ],
 )
 def test_decode_refuses_anything_but_known_data(text: str) -> None:

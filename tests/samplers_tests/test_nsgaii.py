@@ -208,6 +208,84 @@ def test_polynomial_mutation_stays_in_bounds() -> None:
     assert min(values) >= -2.0 and max(values) <= 3.0
 
 
+def test_sampler_uniform_crossover_children_copy_parent_values_exactly() -> None:
+    # Without mutation, a uniform-crossover child takes every value from one of its two
+    # parents, bit for bit, log-scaled and stepped parameters included.
+    sampler = NSGAIISampler(population_size=6, seed=0, mutation_prob=0.0, crossover_prob=1.0)
+    study = skipjack.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    study.optimize(_mixed_objective, n_trials=18)
+    complete = {t._trial_id: t for t in study.trials if t.state == TrialState.COMPLETE}
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    for trial in study.trials:
+        generation = trial.system_attrs[GEN_KEY]
+        if generation == 0:
+            continue
+        parents = [complete[i] for i in attrs[PARENT_PREFIX + str(generation)]]
+        for name, value in trial.params.items():
+            assert any(p.params[name] == value for p in parents), (name, value)
+
+
+def _parents_with_losses(losses: list[tuple[float, float]]) -> Any:
+    from skipjack.samplers.nsgaii._child_generation import _Parents
+    from skipjack.samplers.nsgaii._elite import _PenaltyCache
+
+    study = skipjack.create_study(directions=["minimize", "minimize"])
+    dist = FloatDistribution(0.0, 1.0)
+    trials = [
+        create_trial(values=list(v), params={"x": 0.5}, distributions={"x": dist}) for v in losses
+    ]
+    return _Parents(study, trials, {"x": dist}, _PenaltyCache())
+
+
+def test_tournaments_prefer_dominating_parents_and_never_repeat_one() -> None:
+    from skipjack.samplers.nsgaii._child_generation import _tournaments
+
+    # Parent 0 dominates every other; 1 and 2 are mutually non-dominated; 3 is dominated by all.
+    arrays = _parents_with_losses([(0.0, 0.0), (1.0, 2.0), (2.0, 1.0), (3.0, 3.0)])
+    assert arrays.dominates(0, 3) and not arrays.dominates(3, 0)
+    assert not arrays.dominates(1, 2) and not arrays.dominates(2, 1)
+    # Draws are uniforms: 0.0 picks the first free parent, 0.99 the last free one.
+    # First tournament: 3 against 0 -> 0 wins although it was drawn second.
+    # Second, among {1, 2, 3}: 1 against 3 -> 1 dominates 3 and wins.
+    assert _tournaments(arrays, 2, [0.99, 0.0, 0.0, 0.99], 0) == [0, 1]
+    # Neither of two mutually non-dominated parents dominates: the second candidate wins.
+    assert _tournaments(arrays, 1, [0.4, 0.6], 0) == [2]
+    rng = np.random.RandomState(0)
+    for _ in range(200):
+        chosen = _tournaments(arrays, 3, rng.random_sample(6).tolist(), 0)
+        assert len(set(chosen)) == 3
+
+
+def test_tournaments_with_fewer_parents_than_needed_reuse_them() -> None:
+    from skipjack.samplers.nsgaii._child_generation import _tournaments
+
+    arrays = _parents_with_losses([(0.0, 1.0), (1.0, 0.0)])
+    chosen = _tournaments(arrays, 3, [0.5] * 6, 0)
+    assert len(chosen) == 3 and set(chosen) <= {0, 1}
+
+
+def test_constraint_violations_decide_tournaments() -> None:
+    from skipjack.samplers.nsgaii._child_generation import _Parents
+    from skipjack.samplers.nsgaii._elite import _PenaltyCache
+
+    study = skipjack.create_study(directions=["minimize", "minimize"])
+    dist = FloatDistribution(0.0, 1.0)
+    trials = [
+        create_trial(
+            values=list(v),
+            params={"x": 0.5},
+            distributions={"x": dist},
+            system_attrs={"constraints": c},
+        )
+        for v, c in [((0.0, 0.0), (1.0, -1.0)), ((5.0, 5.0), (-1.0, 0.0)), ((6.0, 6.0), (0.5, 0.5))]
+    ]
+    arrays = _Parents(study, trials, {"x": dist}, _PenaltyCache())
+    # Feasible beats infeasible whatever the objectives; less violation beats more.
+    assert arrays.dominates(1, 0) and not arrays.dominates(0, 1)
+    assert arrays.dominates(0, 2) is False  # violations 1.0 vs 1.0: neither wins
+    assert arrays.dominates(1, 2)
+
+
 # ---- survivors -------------------------------------------------------------------------------
 def test_crowding_distance_matches_definition() -> None:
     rng = np.random.RandomState(3)
@@ -466,6 +544,24 @@ def test_journal_storage_processes_share_parents(tmp_path: Any) -> None:
     assert [t.system_attrs[GEN_KEY] for t in trials] == [i // 3 for i in range(15)]
     attrs = studies[0]._storage.get_study_system_attrs(studies[0]._study_id)
     assert all(len(attrs[PARENT_PREFIX + str(g)]) == 3 for g in range(1, 5))
+
+
+def test_parents_published_before_a_sampler_arrives_are_reused() -> None:
+    # Parents written by another process (or by Optuna, which does not claim) before this
+    # sampler first looks at the study are taken as they are, not chosen again.
+    study = skipjack.create_study(
+        directions=["minimize", "minimize"], sampler=NSGAIISampler(population_size=3, seed=0)
+    )
+    study.optimize(_zdt1, n_trials=3)
+    storage, study_id = study._storage, study._study_id
+    published = [t._trial_id for t in study.trials][::-1]
+    storage.set_study_system_attr(study_id, PARENT_PREFIX + "1", published)
+    fresh = NSGAIISampler(population_size=3, seed=1)
+    study.sampler = fresh
+    trial = study.ask()
+    trial.suggest_float("x0", 0.0, 1.0)
+    assert [t._trial_id for t in fresh.get_parent_population(study, 1)] == published
+    assert storage.get_study_system_attrs(study_id)[PARENT_PREFIX + "1"] == published
 
 
 def test_claim_loser_waits_for_the_published_parents() -> None:

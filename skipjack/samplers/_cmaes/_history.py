@@ -38,6 +38,7 @@ class CmaHistory:
         self._consider_pruned = consider_pruned
         self._lock = threading.Lock()
         self._study_key: tuple[int, int] | None = None
+        self.space_version = 0
         self._reset()
 
     def _reset(self) -> None:
@@ -46,8 +47,10 @@ class CmaHistory:
         self.n_usable = 0
         self._by_generation: dict[int, list[FrozenTrial]] = {}
         # Parameters common to every COMPLETE trial (Optuna's IntersectionSearchSpace), kept
-        # here to avoid re-reading and deep-copying on every trial.
+        # here to avoid re-reading and deep-copying on every trial. ``space_version`` changes
+        # whenever it does, so callers can cache what they derive from it.
         self._intersection: dict[str, BaseDistribution] | None = None
+        self.space_version += 1  # never reused, even across studies
         # (generation, -number, trial) of the most advanced stored state; earliest trial on ties.
         self._best_state: tuple[int, int, FrozenTrial] | None = None
 
@@ -69,15 +72,7 @@ class CmaHistory:
 
     def _file(self, trial: FrozenTrial) -> None:
         if trial.state == TrialState.COMPLETE:
-            dists = trial.distributions
-            if self._intersection is None:
-                self._intersection = dict(sorted(dists.items()))
-            else:
-                self._intersection = {
-                    name: dist
-                    for name, dist in self._intersection.items()
-                    if dists.get(name) == dist
-                }
+            self._intersect(trial.distributions)
         attrs = trial.system_attrs
         generation = attrs.get(self._key_generation)
         if self._key_state in attrs and isinstance(generation, int):
@@ -90,6 +85,23 @@ class CmaHistory:
         self.n_usable += 1
         if isinstance(generation, int):
             self._by_generation.setdefault(generation, []).append(usable)
+
+    def _intersect(self, dists: dict[str, BaseDistribution]) -> None:
+        if self._intersection is None:
+            self._intersection = dict(sorted(dists.items()))
+            self.space_version += 1
+            return
+        # Suggest calls share distribution objects, so identity settles almost every check.
+        for name, dist in self._intersection.items():
+            other = dists.get(name)
+            if other is not dist and other != dist:
+                break
+        else:
+            return
+        self._intersection = {
+            name: dist for name, dist in self._intersection.items() if dists.get(name) == dist
+        }
+        self.space_version += 1
 
     def _usable(self, trial: FrozenTrial) -> FrozenTrial | None:
         if trial.state == TrialState.COMPLETE:
@@ -109,6 +121,10 @@ class CmaHistory:
         """Parameters (sorted by name) with the same distribution in every COMPLETE trial."""
         with self._lock:
             return dict(self._intersection or {})
+
+    def count(self, generation: int) -> int:
+        """Number of usable trials sampled in ``generation``."""
+        return len(self._by_generation.get(generation, ()))
 
     def members(self, generation: int) -> list[FrozenTrial]:
         """Usable trials sampled in ``generation``, by number."""

@@ -185,6 +185,10 @@ class CmaEsSampler(BaseSampler):
         self._history = CmaHistory(
             self._key_generation, f"{self._key_optimizer}:0", consider_pruned_trials
         )
+        # The relative search space by the history's space version, and the trial for which
+        # the history was last refreshed (sample_relative follows infer_relative_search_space).
+        self._space: tuple[int, dict[str, BaseDistribution]] = (-1, {})
+        self._refreshed_for: int | None = None
 
     def __repr__(self) -> str:
         return (
@@ -203,11 +207,17 @@ class CmaEsSampler(BaseSampler):
     ) -> dict[str, BaseDistribution]:
         """The finished trials' common numeric parameters with more than one value."""
         self._history.refresh(study)
-        return {
-            name: dist
-            for name, dist in self._history.intersection().items()
-            if isinstance(dist, (FloatDistribution, IntDistribution)) and not dist.single()
-        }
+        self._refreshed_for = trial._trial_id
+        version, space = self._space
+        if version != self._history.space_version:
+            version = self._history.space_version
+            space = {
+                name: dist
+                for name, dist in self._history.intersection().items()
+                if isinstance(dist, (FloatDistribution, IntDistribution)) and not dist.single()
+            }
+            self._space = (version, space)
+        return dict(space)
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -216,7 +226,8 @@ class CmaEsSampler(BaseSampler):
         self._raise_error_if_multi_objective(study)
         if not search_space:
             return {}
-        self._history.refresh(study)
+        if self._refreshed_for != trial._trial_id:  # else infer_relative_search_space just did
+            self._history.refresh(study)
         if self._history.n_usable < self._n_startup_trials:
             return {}
 
@@ -243,9 +254,9 @@ class CmaEsSampler(BaseSampler):
                 self._warn_independent_sampling = False
             return {}
 
-        members = self._history.members(optimizer.generation)
         storage = study._storage
-        if len(members) >= optimizer.population_size:
+        if self._history.count(optimizer.generation) >= optimizer.population_size:
+            members = self._history.members(optimizer.generation)
             sign = 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
             solutions = []
             for t in members[: optimizer.population_size]:

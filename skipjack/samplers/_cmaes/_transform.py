@@ -48,7 +48,23 @@ class UnitTransform:
             highs.append(high)
         self._low = np.asarray(lows)
         self._width = np.asarray(highs) - self._low
+        self._scale = np.where(self._width > 0, self._width, 1.0)
+        self._low_list: list[float] = self._low.tolist()
+        self._width_list: list[float] = self._width.tolist()
         self.bounds = np.tile([0.0, 1.0], (len(self.names), 1))
+        # Per coordinate, as plain Python values for the per-trial loops below:
+        # (name, log, grid step or None, low, high, is_int).
+        self._coords = [
+            (
+                name,
+                bool(dist.log),  # type: ignore[attr-defined]
+                None if dist.log else dist.step,  # type: ignore[attr-defined]
+                dist.low,  # type: ignore[attr-defined]
+                dist.high,  # type: ignore[attr-defined]
+                isinstance(dist, IntDistribution),
+            )
+            for name, dist in search_space.items()
+        ]
 
     def unit_steps(self) -> np.ndarray:
         """Each coordinate's grid step in unit space; 0 for continuous (and log) ones."""
@@ -61,24 +77,24 @@ class UnitTransform:
 
     def transform(self, params: dict[str, float]) -> np.ndarray:
         """Return the unit-cube point of ``params`` (external values)."""
-        x = np.empty(len(self.names))
-        for i, (name, dist) in enumerate(zip(self.names, self.distributions)):
-            value = float(params[name])
-            x[i] = math.log(value) if getattr(dist, "log", False) else value
-        return (x - self._low) / np.where(self._width > 0, self._width, 1.0)
+        x = np.array(
+            [
+                math.log(params[name]) if log else float(params[name])
+                for name, log, _, _, _, _ in self._coords
+            ]
+        )
+        return (x - self._low) / self._scale
 
     def untransform(self, x: np.ndarray) -> dict[str, float | int]:
         """Return external values for the unit-cube point ``x``, on the grid and in range."""
-        raw = self._low + np.clip(x, 0.0, 1.0) * self._width
         out: dict[str, float | int] = {}
-        for name, dist, value in zip(self.names, self.distributions, raw):
-            assert isinstance(dist, (FloatDistribution, IntDistribution))
-            v = math.exp(value) if dist.log else float(value)
-            if dist.step is not None and not dist.log:
-                v = dist.low + round((v - dist.low) / dist.step) * dist.step
-            v = min(max(v, dist.low), dist.high)
-            if isinstance(dist, IntDistribution):
-                out[name] = int(min(max(round(v), dist.low), dist.high))
-            else:
-                out[name] = float(v)
+        for (name, log, step, low, high, is_int), unit, start, width in zip(
+            self._coords, x.tolist(), self._low_list, self._width_list
+        ):
+            value = start + min(max(unit, 0.0), 1.0) * width
+            v = math.exp(value) if log else value
+            if step is not None:
+                v = low + round((v - low) / step) * step
+            v = min(max(v, low), high)
+            out[name] = int(min(max(round(v), low), high)) if is_int else float(v)
         return out

@@ -7,9 +7,9 @@ the next one. The parents chosen for generation ``g`` are written once to the st
 attribute ``<SamplerClass>:parent:<g>`` as a list of trial ids, so that every process working on
 the study breeds generation ``g`` from the same parents.
 
-Reads are incremental: finished trials come from the study's columnar history
-(:func:`skipjack.study._history.history_of`), and each sampler keeps a per-study index of
-generation members that grows with the trials that finished since the last call.
+Reads are incremental: each sampler keeps a per-study index of generation members that grows
+with the trials the storage reports as finished since the last look
+(``BaseStorage.get_finished_trials_since``), so a trial costs the same at trial 10 and 10,000.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from skipjack.samplers._base import BaseSampler
-from skipjack.study._history import history_of
 from skipjack.trial._state import TrialState
 
 if TYPE_CHECKING:
@@ -31,48 +30,78 @@ if TYPE_CHECKING:
 
 __all__ = ["BaseGASampler"]
 
-_COMPLETE = TrialState.COMPLETE.value
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # How long a process that lost the race to choose a generation's parents waits for the winner
 # to publish them before choosing on its own.
 _PARENT_WAIT_SECONDS = 2.0
 
 
 class _GenerationIndex:
-    """COMPLETE trials of one study grouped by generation, grown from the history's new rows.
+    """COMPLETE trials of one study grouped by generation, grown from newly finished trials.
 
     It also folds each new COMPLETE trial's distributions into the intersection search space,
-    which GA samplers breed over, so the history is walked once per new trial for both.
+    which GA samplers breed over, so each finished trial is looked at once for both.
     """
 
     def __init__(self) -> None:
-        self.rows_seen = 0
+        self.watermark = 0
+        self.seen: set[int] = set()
         self.members: dict[int, list[FrozenTrial]] = {}
         self.by_id: dict[int, FrozenTrial] = {}
         self.parents: dict[int, list[FrozenTrial]] = {}
+        # Parent ids found in the study's system attributes on the first look, by attribute.
+        self.published: dict[str, Any] | None = None
         self.search_space: dict[str, BaseDistribution] | None = None
+        # Bumped whenever ``search_space`` changes, so derived views can be cached.
+        self.space_version = 0
+        self._sorted: tuple[int, dict[str, BaseDistribution]] = (0, {})
+        self._breedable: tuple[int, dict[str, BaseDistribution]] = (0, {})
 
     def update(self, study: Study, key: str) -> None:
-        snapshot = history_of(study).snapshot()
-        n_rows = len(snapshot)
-        if n_rows == self.rows_seen:
-            return
-        states = snapshot.states
-        trials = snapshot.trials
-        for row in range(self.rows_seen, n_rows):
-            if states[row] != _COMPLETE:
+        storage = study._storage
+        fetch = getattr(storage, "get_finished_trials_since", None)
+        if fetch is None:  # a storage written against Optuna's interface only
+            trials = storage.get_all_trials(study._study_id, deepcopy=False, states=_FINISHED)
+            watermark = 0
+        else:
+            trials, watermark = fetch(study._study_id, self.watermark)
+        seen = self.seen
+        for trial in trials:
+            trial_id = trial._trial_id
+            # Storages without incremental reads hand back every finished trial each time.
+            if trial_id in seen:
                 continue
-            trial = trials[row]
-            self.by_id[trial._trial_id] = trial
+            seen.add(trial_id)
+            if trial.state != TrialState.COMPLETE:
+                continue
+            self.by_id[trial_id] = trial
             generation = trial.system_attrs.get(key)
             if generation is not None:
                 self.members.setdefault(int(generation), []).append(trial)
             self._intersect(trial.distributions)
-        self.rows_seen = n_rows
+        self.watermark = watermark
+
+    def sorted_space(self) -> dict[str, BaseDistribution]:
+        """The intersection search space sorted by name (shared: do not modify)."""
+        version, space = self._sorted
+        if version != self.space_version:
+            space = dict(sorted((self.search_space or {}).items()))
+            self._sorted = (self.space_version, space)
+        return space
+
+    def breedable_space(self) -> dict[str, BaseDistribution]:
+        """:meth:`sorted_space` without single-valued parameters (shared: do not modify)."""
+        version, space = self._breedable
+        if version != self.space_version:
+            space = {n: d for n, d in self.sorted_space().items() if not d.single()}
+            self._breedable = (self.space_version, space)
+        return space
 
     def _intersect(self, distributions: dict[str, BaseDistribution]) -> None:
         space = self.search_space
         if space is None:
             self.search_space = dict(distributions)
+            self.space_version += 1
             return
         gone = []
         for name, dist in space.items():
@@ -81,6 +110,8 @@ class _GenerationIndex:
                 gone.append(name)
         for name in gone:
             del space[name]
+        if gone:
+            self.space_version += 1
 
 
 class BaseGASampler(BaseSampler, abc.ABC):
@@ -167,10 +198,19 @@ class BaseGASampler(BaseSampler, abc.ABC):
         ``refresh=False`` reuses the index as last refreshed (when it exists), for callers that
         refreshed it a moment ago for the same trial.
         """
+        return dict(self._known_index(study, refresh).sorted_space())
+
+    def _breedable_search_space(
+        self, study: Study, refresh: bool = True
+    ) -> dict[str, BaseDistribution]:
+        """:meth:`_intersection_search_space` without single-valued parameters."""
+        return dict(self._known_index(study, refresh).breedable_space())
+
+    def _known_index(self, study: Study, refresh: bool) -> _GenerationIndex:
+        # An index that does not exist yet is always filled, whatever ``refresh`` says.
         with self._ga_lock:
             known = (id(study._storage), study._study_id) in self._indexes
-            space = self._index(study, refresh=refresh or not known).search_space or {}
-            return dict(sorted(space.items()))
+            return self._index(study, refresh=refresh or not known)
 
     def get_trial_generation(self, study: Study, trial: FrozenTrial) -> int:
         """Return ``trial``'s generation, assigning (and storing) it on first request.
@@ -212,7 +252,8 @@ class BaseGASampler(BaseSampler, abc.ABC):
         The first process to need them chooses them with :meth:`select_parent` and publishes
         their trial ids in a study system attribute; others read that attribute. When the
         storage supports claims, only the claim's winner chooses, so concurrent processes
-        cannot publish different parents for one generation.
+        cannot publish different parents for one generation. Each process works this out once
+        per generation and keeps the answer.
         """
         if generation == 0:
             return []
@@ -222,9 +263,7 @@ class BaseGASampler(BaseSampler, abc.ABC):
                 return cached
             index = self._index(study)
             attr = self._get_parent_cache_key_prefix() + str(generation)
-            ids = study._storage.get_study_system_attrs(study._study_id).get(attr)
-            if ids is None and not self._won_parent_claim(study, attr):
-                ids = _wait_for_attr(study, attr)
+            ids = self._published_parents(study, index, attr)
             if ids is not None:
                 parents = self._resolve(study, index, ids)
             else:
@@ -235,17 +274,38 @@ class BaseGASampler(BaseSampler, abc.ABC):
             index.parents[generation] = parents
             return parents
 
-    def _won_parent_claim(self, study: Study, attr: str) -> bool:
-        # The claim is held by the trial this thread is sampling for (set by the subclass);
-        # without one, or on a storage without claims, this process simply publishes.
+    def _published_parents(self, study: Study, index: _GenerationIndex, attr: str) -> Any:
+        """The trial ids published under ``attr``, or ``None`` when this process must choose.
+
+        Study system attributes hold every generation's parents, so reading them costs more as
+        the study grows: they are read once per study (for parents published before this
+        process arrived, by skipjack or Optuna), then only by a process that lost the claim.
+        """
+        if index.published is None:
+            prefix = self._get_parent_cache_key_prefix()
+            attrs = study._storage.get_study_system_attrs(study._study_id)
+            index.published = {k: v for k, v in attrs.items() if k.startswith(prefix)}
+        ids = index.published.pop(attr, None)
+        if ids is not None:
+            return ids
+        won = self._claim_parents(study, attr)
+        if won is None:  # no claims here: best effort, publish unless someone already has
+            return study._storage.get_study_system_attrs(study._study_id).get(attr)
+        if won:
+            return None
+        return _wait_for_attr(study, attr)
+
+    def _claim_parents(self, study: Study, attr: str) -> bool | None:
+        """Claim the right to choose ``attr``'s parents; ``None`` when claims are unavailable."""
+        # The claim is held by the trial this thread is sampling for (set by the subclass).
         trial_id = getattr(self._local, "trial_id", None)
         claim = getattr(study._storage, "claim", None)
         if trial_id is None or claim is None:
-            return True
+            return None
         try:
             return bool(claim(study._study_id, "skipjack:" + attr, trial_id))
         except NotImplementedError:
-            return True
+            return None
 
     def _resolve(self, study: Study, index: _GenerationIndex, ids: list[int]) -> list[FrozenTrial]:
         missing = [i for i in ids if i not in index.by_id]

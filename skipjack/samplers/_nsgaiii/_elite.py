@@ -18,6 +18,7 @@ import numpy as np
 
 from skipjack.samplers._lazy_random_state import LazyRandomState
 from skipjack.samplers.nsgaii._elite import _loss_values
+from skipjack.samplers.nsgaii._elite import _PenaltyCache
 from skipjack.samplers.nsgaii._elite import _ranks
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ class NSGAIIIElitePopulationSelectionStrategy:
         self._reference_points = reference_points
         self._dividing_parameter = dividing_parameter
         self._rng = rng
+        self._penalties = _PenaltyCache()
 
     def _reference(self, n_objectives: int) -> np.ndarray:
         if self._reference_points is None:
@@ -163,7 +165,7 @@ class NSGAIIIElitePopulationSelectionStrategy:
         if len(population) <= self._population_size:
             return list(population)
         reference = self._reference(len(study.directions))
-        ranks = _ranks(study, population, self._population_size)
+        ranks = _ranks(study, population, self._population_size, self._penalties)
         order = np.argsort(ranks, kind="stable")
         sorted_ranks = ranks[order]
         cut_rank = sorted_ranks[self._population_size - 1]

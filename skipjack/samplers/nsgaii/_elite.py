@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Sequence
+import math
 from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
@@ -23,19 +25,52 @@ if TYPE_CHECKING:
 __all__ = ["NSGAIIElitePopulationSelectionStrategy"]
 
 
-def _is_constrained(population: Sequence[FrozenTrial]) -> bool:
-    return any(t.constraints for t in population)
-
-
-def _penalty(population: Sequence[FrozenTrial]) -> np.ndarray:
-    """Total constraint violation per trial (0 when feasible); NaN constraints are refused."""
-    penalty = np.empty(len(population))
-    for i, trial in enumerate(population):
-        values = np.fromiter(trial.constraints.values(), dtype=float)
-        if np.isnan(values).any():
+def _violation(trial: FrozenTrial) -> float | None:
+    """Total constraint violation of ``trial`` (0 when feasible), ``None`` without constraints."""
+    constraints = trial.constraints
+    if not constraints:
+        return None
+    total = 0.0
+    for value in constraints.values():
+        value = float(value)
+        if math.isnan(value):
             raise ValueError("NaN is not acceptable as constraint value.")
-        penalty[i] = values[values > 0].sum()
-    return penalty
+        if value > 0:
+            total += value
+    return total
+
+
+class _PenaltyCache:
+    """Constraint violations of finished trials, each worked out once.
+
+    A finished trial never changes and stays a candidate parent for many generations, so its
+    violation is kept, by object (the trial is held, so its id cannot be reused).
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[FrozenTrial, float | None]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_known": {}}  # ids mean nothing in another process
+
+    def __call__(self, population: Sequence[FrozenTrial]) -> np.ndarray | None:
+        """Violation per trial (0 when feasible or unconstrained), or ``None`` when no trial
+        has constraints; NaN constraints are refused."""
+        known = self._known
+        out: list[float | None] = []
+        for trial in population:
+            entry = known.get(id(trial))
+            if entry is None or entry[0] is not trial:
+                entry = known[id(trial)] = (trial, _violation(trial))
+            out.append(entry[1])
+        if all(v is None for v in out):
+            return None
+        return np.array([0.0 if v is None else v for v in out])
+
+
+def _penalty(population: Sequence[FrozenTrial]) -> np.ndarray | None:
+    """Uncached :class:`_PenaltyCache` lookup, for one-off callers."""
+    return _PenaltyCache()(population)
 
 
 def _loss_values(
@@ -46,9 +81,14 @@ def _loss_values(
     return values * signs
 
 
-def _ranks(study: Study, population: Sequence[FrozenTrial], n_below: int) -> np.ndarray:
+def _ranks(
+    study: Study,
+    population: Sequence[FrozenTrial],
+    n_below: int,
+    penalties: _PenaltyCache | None = None,
+) -> np.ndarray:
     losses = _loss_values(population, study.directions)
-    penalty = _penalty(population) if _is_constrained(population) else None
+    penalty = (penalties or _PenaltyCache())(population)
     return _fast_non_domination_rank(losses, penalty=penalty, n_below=n_below)
 
 
@@ -104,12 +144,16 @@ class NSGAIIElitePopulationSelectionStrategy:
             )
         self._population_size = population_size
         self._constraints_func = constraints_func
+        self._penalties = _PenaltyCache()
 
     def __call__(self, study: Study, population: list[FrozenTrial]) -> list[FrozenTrial]:
         """Return the survivors among ``population``."""
         if len(population) <= self._population_size:
             return list(population)
-        ranks = _ranks(study, population, self._population_size)
+        losses = _loss_values(population, study.directions)
+        ranks = _fast_non_domination_rank(
+            losses, penalty=self._penalties(population), n_below=self._population_size
+        )
         order = np.argsort(ranks, kind="stable")
         sorted_ranks = ranks[order]
         # The rank whose front does not fit entirely (the cut front).
@@ -117,8 +161,7 @@ class NSGAIIElitePopulationSelectionStrategy:
         elite = [population[i] for i in order[sorted_ranks < cut_rank]]
         front = order[sorted_ranks == cut_rank]
         n_missing = self._population_size - len(elite)
-        values = _loss_values([population[i] for i in front], study.directions)
-        crowding = _crowding_distance(values)
+        crowding = _crowding_distance(losses[front])
         chosen = front[np.argsort(-crowding, kind="stable")[:n_missing]]
         elite.extend(population[i] for i in chosen)
         return elite

@@ -154,8 +154,7 @@ class _NSGAFamilySampler(BaseGASampler):
     ) -> dict[str, BaseDistribution]:
         """Return the intersection search space, without single-valued parameters."""
         # before_trial refreshed the index for this trial a moment ago.
-        calculated = self._intersection_search_space(study, refresh=False)
-        return {name: dist for name, dist in calculated.items() if not dist.single()}
+        return self._breedable_search_space(study, refresh=False)
 
     def select_parent(self, study: Study, generation: int) -> list[FrozenTrial]:
         """Survivors among the previous generation and its parents (elitism)."""
