@@ -79,6 +79,46 @@ def test_later_reads_touch_only_new_bytes(tmp_path: os.PathLike[str]) -> None:
     assert [r["system_attr"] for r in backend.read_logs(1)] == [{"k": 1}]
 
 
+def _keys(records: list[dict[str, object]]) -> list[object]:
+    return [r["system_attr"]["k"] for r in records]  # type: ignore[index]
+
+
+def test_a_writer_reads_others_records_around_its_own(tmp_path: os.PathLike[str]) -> None:
+    path = os.path.join(tmp_path, "log")
+    a, b = JournalFileBackend(path), JournalFileBackend(path)
+    a.append_logs([_record(0)])
+    b.append_logs_deferred([_record(1)])
+    assert _keys(a.read_logs(0)) == [0]  # the log as it stood after a's own append
+    assert _keys(a.read_logs(1)) == [1]
+    a.append_logs_deferred([_record(2)])
+    assert _keys(a.read_logs(2)) == [2]
+    b.append_logs([_record(3)])
+    a.append_logs_deferred([_record(4)])  # a has not read record 3 yet
+    assert _keys(a.read_logs(3)) == [3, 4]
+    a.append_logs([_record(5)])
+    b.append_logs([_record(6)])  # lands after a's own record, before a reads
+    # a's first read since its append shows the log as it stood right after it; then the rest.
+    assert _keys(a.read_logs(5)) == [5]
+    assert _keys(a.read_logs(6)) == [6]
+    assert _keys(b.read_logs(0)) == list(range(7))
+
+
+def test_own_append_is_read_back_from_memory(tmp_path: os.PathLike[str]) -> None:
+    path = os.path.join(tmp_path, "log")
+    backend = JournalFileBackend(path)
+    backend.append_logs([_record(0)])
+    backend.read_logs(0)
+    backend.append_logs_deferred([_record(1)])
+    # Change the appended bytes (same length) behind the backend's back: a reader that read
+    # them from the file would return the changed record.
+    with open(path, "r+b") as f:
+        data = f.read()
+        f.seek(data.rindex(b'"k":1'))
+        f.write(b'"k":9')
+    assert _keys(backend.read_logs(1)) == [1]
+    assert _keys(JournalFileBackend(path).read_logs(1)) == [9]
+
+
 def test_an_unfinished_last_line_is_left_for_later(tmp_path: os.PathLike[str]) -> None:
     path = os.path.join(tmp_path, "log")
     backend = JournalFileBackend(path)

@@ -27,14 +27,20 @@ def _dead_pid() -> int:
     return process.pid
 
 
-def _plant_lock(kind: str, log_path: str, owner: str | None) -> None:
-    """Leave a lock file as a holder would, with ``owner`` text (None: Optuna's bare lock)."""
+def _plant_lock(kind: str, log_path: str, owner: str | None, old_format: bool = False) -> None:
+    """Leave a lock file as a holder would, with ``owner`` text (None: Optuna's bare lock).
+
+    ``old_format``: a symlink target as skipjack wrote it before, ``<log>.skipjack-lock.<owner>``.
+    """
     lock_path = log_path + ".lock"
     if kind == "symlink":
         if owner is None:
             os.symlink(log_path, lock_path)
             return
-        target = f"{os.path.basename(log_path)}.skipjack-lock.{owner}"
+        if old_format:
+            target = f"{os.path.basename(log_path)}.skipjack-lock.{owner}"
+        else:
+            target = f"skipjack-lock.{owner}"
         open(os.path.join(os.path.dirname(log_path), target), "wb").close()
         os.symlink(target, lock_path)
     else:
@@ -106,6 +112,43 @@ def test_lock_of_a_dead_process_on_this_host_is_broken_at_once(
     del lock
     gc.collect()
     assert sorted(os.listdir(tmp_path)) == ["log"]  # the dead holder's owner file went too
+
+
+def test_dead_holder_of_an_old_format_lock_is_recognized(tmp_path: os.PathLike[str]) -> None:
+    path = os.path.join(tmp_path, "log")
+    open(path, "wb").close()
+    owner = f"{_dead_pid()}.{uuid.uuid4().hex}.{socket.gethostname()}"
+    _plant_lock("symlink", path, owner, old_format=True)
+    lock = JournalFileSymlinkLock(path, grace_period=None)
+    assert _acquire_within(lock, 5.0)
+    lock.release()
+    del lock
+    gc.collect()
+    assert sorted(os.listdir(tmp_path)) == ["log"]
+
+
+def test_symlink_target_fits_in_the_inode(
+    tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ext4 keeps a symlink target shorter than 60 bytes in the inode; a longer one takes a data
+    # block, and unlinking it then waits for the file system journal (slow after an fsync).
+    host = "a-very-long-host-name-of-a-compute-node.cluster.example.org"
+    monkeypatch.setattr(socket, "gethostname", lambda: host)
+    path = os.path.join(tmp_path, "a-journal-file-with-a-rather-long-name-" + "x" * 40 + ".log")
+    open(path, "wb").close()
+    lock = JournalFileSymlinkLock(path)
+    assert lock.acquire()
+    target = os.readlink(path + ".lock")
+    assert len(target.encode()) < 60
+    assert os.path.exists(os.path.join(tmp_path, target))  # Optuna's waiters stat through it
+    # The hashed host name still reads as this host: the holder is judged by its pid (alive),
+    # not by the grace period, so the lock is kept past it.
+    waiter = _quiet("symlink", path, 1)
+    acquired = _start_acquiring(waiter)
+    assert not acquired.wait(1.3)
+    lock.release()
+    assert acquired.wait(5.0)
+    waiter.release()
 
 
 @pytest.mark.parametrize("kind", sorted(LOCKS))

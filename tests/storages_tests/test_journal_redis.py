@@ -63,6 +63,36 @@ def test_reader_stops_at_a_record_not_written_yet(client: object, prefix: str) -
     assert [r["user_attr"] for r in backend.read_logs(1)] == [{"i": 1}]
 
 
+def _numbers(records: list[dict[str, object]]) -> list[object]:
+    return [r["user_attr"]["i"] for r in records]  # type: ignore[index]
+
+
+def test_reads_around_own_appends(
+    client: object, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = JournalRedisBackend(REDIS_URL, prefix=prefix)
+    b = JournalRedisBackend(REDIS_URL, prefix=prefix)
+    a.append_logs([_record(0)])
+    b.append_logs([_record(1)])
+    # Right after its own append, a reads the log as it stood then; record 1 comes next.
+    assert _numbers(a.read_logs(0)) == [0]
+    assert _numbers(a.read_logs(1)) == [1]
+    b.append_logs([_record(2)])
+    a.append_logs([_record(3), _record(4)])
+    with monkeypatch.context() as patch:
+        asked: list[list[str]] = []
+        original = a._redis.mget
+        patch.setattr(a._redis, "mget", lambda keys: asked.append(keys) or original(keys))
+        assert _numbers(a.read_logs(2)) == [2, 3, 4]
+        assert asked == [[f"{prefix}:log:2"]]  # only the record a did not write itself
+        a.append_logs([_record(5)])
+        assert _numbers(a.read_logs(5)) == [5]
+        assert len(asked) == 1  # no round trip at all
+    # b's first read since its own append shows the log as it stood then; the next, the rest.
+    assert _numbers(b.read_logs(0)) == [0, 1, 2]
+    assert _numbers(b.read_logs(3)) == [3, 4, 5]
+
+
 def test_storage_never_writes_optunas_pickle_snapshot(client: object, prefix: str) -> None:
     storage = JournalStorage(JournalRedisBackend(REDIS_URL, prefix=prefix))
     study_id = storage.create_new_study([StudyDirection.MINIMIZE])

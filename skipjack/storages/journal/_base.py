@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 import warnings
 
-__all__ = ["BaseJournalBackend", "BaseJournalLogStorage"]
+__all__ = ["BaseJournalBackend", "BaseJournalLogStorage", "DeferredSyncSupport"]
 
 
 class BaseJournalBackend(abc.ABC):
@@ -29,6 +29,20 @@ class BaseJournalBackend(abc.ABC):
     @abc.abstractmethod
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
         """Append ``logs`` to the end of the log, atomically with respect to other writers."""
+
+
+class DeferredSyncSupport(abc.ABC):
+    """A backend whose appends may leave making the records durable to a later append.
+
+    ``append_logs`` returns once its records are durable (e.g. fsynced); records appended with
+    ``append_logs_deferred`` are visible to every reader at once but become durable only with
+    the next ``append_logs`` (which flushes everything before it, in log order) or when the
+    operating system writes them out. The storage defers the records of running trials.
+    """
+
+    @abc.abstractmethod
+    def append_logs_deferred(self, logs: list[dict[str, Any]]) -> None:
+        """Append ``logs`` like ``append_logs`` without waiting for them to be durable."""
 
 
 class BaseJournalLogStorage(BaseJournalBackend):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import json
 import os
 import threading
@@ -13,6 +14,7 @@ import warnings
 
 from skipjack import logging
 from skipjack.storages.journal._base import BaseJournalBackend
+from skipjack.storages.journal._base import DeferredSyncSupport
 from skipjack.storages.journal._lock import BaseJournalFileLock
 from skipjack.storages.journal._lock import JournalFileOpenLock
 from skipjack.storages.journal._lock import JournalFileSymlinkLock
@@ -26,14 +28,33 @@ _TAIL_CHUNK = 1 << 16
 _CHECKPOINT = 1024
 _SNAPSHOT_SUFFIX = ".skipjack-snapshot"
 _CHECKED_BYTES = 4096
+# Optuna's record encoding: json.dumps with compact separators (one encoder, built once).
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
 
-class JournalFileBackend(BaseJournalBackend, SnapshotSupport):
+class JournalFileBackend(BaseJournalBackend, DeferredSyncSupport, SnapshotSupport):
     """A journal kept in one file, one JSON record per line, in Optuna's format.
 
-    Appends take an inter-process lock, write every record in one ``write``, and ``fsync``.
+    Appends take an inter-process lock and write their records in one ``write``, so other
+    processes see them as soon as the call returns. Each record is a line of its own.
+
+    Durability. :meth:`append_logs` also calls ``fsync`` (after releasing the lock, before
+    returning). :class:`~skipjack.storages.journal.JournalStorage` uses it for the operations
+    that finish a trial (state COMPLETE, PRUNED or FAIL, with its values), create or delete a
+    study, create a finished or waiting trial, or change study-level data. The records of a
+    running trial (its creation, parameters, intermediate values, attributes, heartbeats) go
+    through :meth:`append_logs_deferred`, which writes without ``fsync``: they survive a killed
+    process (the data is already in the kernel), and the next ``fsync`` of the file, by any
+    process, makes them durable too, since it flushes the whole file. A power loss can thus
+    lose only a tail of running trials' records written after the last durable record; such a
+    trial is one that heartbeats and stale-trial reaping treat as failed anyway.
+
     Reads take no lock: they read only the bytes added since the last read and only complete
-    lines, so a record still being written is picked up by a later read. If a writer was killed
+    lines, so a record still being written is picked up by a later read. The first read after
+    this object's own append, if nothing unread came before that append, returns the log as
+    it stood right after it without reading the file (records others appended since then come
+    with the next read); the storage reads right after each append. If a writer was killed
     in the middle of a record, the next append cuts the torn line off (under the lock, with a
     warning naming the file and byte offset) so the file stays readable by skipjack and Optuna.
 
@@ -59,6 +80,9 @@ class JournalFileBackend(BaseJournalBackend, SnapshotSupport):
         self._checkpoints = [0]
         self._checkpoint_offsets = [0]
         self._next = (0, 0)
+        # (byte offset, data) of this object's latest append when it started right at the
+        # frontier: the next read takes the records from here instead of the file.
+        self._own_write: tuple[int, bytes] | None = None
         self._offsets_lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -71,33 +95,71 @@ class JournalFileBackend(BaseJournalBackend, SnapshotSupport):
     def read_logs(self, log_number_from: int) -> list[dict[str, Any]]:
         """Return the complete records numbered ``log_number_from`` and later."""
         with self._offsets_lock:
+            own, self._own_write = self._own_write, None
             if log_number_from >= self._next[0]:
                 number, position = self._next
+                if own is not None and own[0] == position:
+                    # This object's latest append started right here: the log as it stood
+                    # when that append ended is known without reading. Records appended by
+                    # others since then come with the next read.
+                    return self._consume(own[1], number, position, log_number_from)
             else:
                 i = bisect.bisect_right(self._checkpoints, log_number_from) - 1
                 number, position = self._checkpoints[i], self._checkpoint_offsets[i]
-            with open(self._file_path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if position >= size:
-                    return []
-                f.seek(position)
-                data = f.read(size - position)
-            end = data.rfind(b"\n") + 1
-            if end == 0:
-                return []
-            lines = data[:end].split(b"\n")
-            lines.pop()  # the empty piece after the last newline
-            out: list[dict[str, Any]] = []
-            for record, line_end in self._parse(lines, position):
-                if number >= log_number_from:
-                    out.append(record)
-                number += 1
-                if number % _CHECKPOINT == 0 and number > self._checkpoints[-1]:
-                    self._checkpoints.append(number)
-                    self._checkpoint_offsets.append(line_end)
-                if number > self._next[0]:
-                    self._next = (number, line_end)
-            return out
+            # Opened even just to learn the size: on NFS, opening revalidates the cached
+            # attributes (close-to-open consistency), where a stat could be seconds stale.
+            fd = os.open(self._file_path, _READ_FLAGS)
+            try:
+                size = os.fstat(fd).st_size
+                if size <= position:
+                    return []  # nothing new: the common case
+                with open(fd, "rb", closefd=False) as f:
+                    f.seek(position)
+                    data = f.read(size - position)
+            finally:
+                os.close(fd)
+            return self._consume(data, number, position, log_number_from)
+
+    def _consume(
+        self, data: bytes, number: int, position: int, log_number_from: int
+    ) -> list[dict[str, Any]]:
+        """Parse the complete lines of ``data`` (record ``number`` starts at byte
+        ``position``), note offsets, and return the records from ``log_number_from`` on."""
+        end = data.rfind(b"\n") + 1
+        if end == 0:
+            return []
+        lines = data[:end].split(b"\n")
+        lines.pop()  # the empty piece after the last newline
+        records = _parse_well_formed(lines)
+        if records is None:
+            return self._consume_slowly(lines, number, position, log_number_from)
+        # Byte offset after line i: position + the lengths of lines 0..i + i + 1 newlines.
+        lengths = list(itertools.accumulate(map(len, lines)))
+        last = number + len(records)
+        checkpoint = max(self._checkpoints[-1], number - number % _CHECKPOINT) + _CHECKPOINT
+        for reached in range(checkpoint, last + 1, _CHECKPOINT):
+            i = reached - number - 1
+            self._checkpoints.append(reached)
+            self._checkpoint_offsets.append(position + lengths[i] + i + 1)
+        if last > self._next[0]:
+            self._next = (last, position + lengths[-1] + len(lines))
+        return records[max(0, log_number_from - number) :]
+
+    def _consume_slowly(
+        self, lines: list[bytes], number: int, position: int, log_number_from: int
+    ) -> list[dict[str, Any]]:
+        """:meth:`_consume` for lines of which some are not JSON objects."""
+        out: list[dict[str, Any]] = []
+        for record, line_end in self._parse(lines, position):
+            if number >= log_number_from:
+                out.append(record)
+            number += 1
+            if number % _CHECKPOINT == 0 and number > self._checkpoints[-1]:
+                self._checkpoints.append(number)
+                self._checkpoint_offsets.append(line_end)
+            if number > self._next[0]:
+                self._next = (number, line_end)
+        return out
 
     # ---- replay snapshots ----------------------------------------------------------------
     def _fingerprint(self, offset: int) -> list[str]:
@@ -152,27 +214,20 @@ class JournalFileBackend(BaseJournalBackend, SnapshotSupport):
                 pass
 
     def _parse(self, lines: list[bytes], position: int) -> list[tuple[dict[str, Any], int]]:
-        """Parse complete lines; return (record, byte offset after its line) pairs.
+        """Parse complete lines one by one; return (record, byte offset after its line) pairs.
 
         A line that is not a JSON object is skipped with a warning when a record follows it;
         as the last line it is left for a later read, as Optuna's reader does.
         """
-        try:
-            parsed = json.loads(b"[" + b",".join(lines) + b"]")
-        except ValueError:
-            parsed = None
         out: list[tuple[dict[str, Any], int]] = []
         offset = position
         bad: list[int] = []
-        for i, line in enumerate(lines):
+        for line in lines:
             offset += len(line) + 1
-            if parsed is not None and len(parsed) == len(lines):
-                record = parsed[i]
-            else:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    record = None
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
             if not isinstance(record, dict):
                 bad.append(offset - len(line) - 1)
                 continue
@@ -189,30 +244,49 @@ class JournalFileBackend(BaseJournalBackend, SnapshotSupport):
         return out
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        """Append records under the lock: one write, flush and fsync."""
-        data = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs).encode()
+        """Append records under the lock: one write, then ``fsync`` (durable on return)."""
+        self._append(logs, sync=True)
+
+    def append_logs_deferred(self, logs: list[dict[str, Any]]) -> None:
+        """Append records under the lock in one write, without ``fsync``: visible to others
+        at once, durable with the next :meth:`append_logs`."""
+        self._append(logs, sync=False)
+
+    def _append(self, logs: list[dict[str, Any]], sync: bool) -> None:
+        encode = _ENCODER.encode
+        data = "".join([encode(log) + "\n" for log in logs]).encode()
         self._lock.acquire()
         try:
             fd = os.open(self._file_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+        except BaseException:
+            self._lock.release()
+            raise
+        try:
             try:
-                self._cut_torn_line(fd)
+                start = self._complete_size(fd)
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
-                os.fsync(fd)
             finally:
-                os.close(fd)
+                self._lock.release()
+            with self._offsets_lock:
+                self._own_write = (start, data) if start == self._next[1] else None
+            # Outside the lock, so other writers need not wait for the disk. Nothing returns
+            # to the caller before the records are durable.
+            if sync:
+                os.fsync(fd)
         finally:
-            self._lock.release()
+            os.close(fd)
 
-    def _cut_torn_line(self, fd: int) -> None:
-        """Truncate an unterminated last line (left by a killed writer). Lock held."""
+    def _complete_size(self, fd: int) -> int:
+        """The file's size once an unterminated last line (left by a killed writer) is cut
+        off. Lock held."""
         size = os.fstat(fd).st_size
-        if size == 0:
-            return
+        if size == 0 or size == self._next[1]:
+            return size  # empty, or ends where this process read a complete line
         os.lseek(fd, size - 1, os.SEEK_SET)
         if os.read(fd, 1) == b"\n":
-            return
+            return size
         cut = 0
         end = size
         while end > 0:
@@ -229,6 +303,22 @@ class JournalFileBackend(BaseJournalBackend, SnapshotSupport):
             f"({size - cut} bytes), left by a writer that stopped mid-record."
         )
         os.ftruncate(fd, cut)
+        return cut
+
+
+def _parse_well_formed(lines: list[bytes]) -> list[dict[str, Any]] | None:
+    """Every line's record, parsed in one ``json.loads``; None unless each is a JSON object."""
+    try:
+        # Decoded here: json.loads would first guess the encoding of bytes (UTF-8 it is).
+        if len(lines) == 1:  # the common case when reading back one's own append
+            parsed = [json.loads(lines[0].decode())]
+        else:
+            parsed = json.loads(b"[" + b",".join(lines) + b"]")
+    except ValueError:
+        return None
+    if len(parsed) != len(lines) or not all(type(record) is dict for record in parsed):
+        return None  # e.g. a line holding two values separated by a comma
+    return parsed  # type: ignore[no-any-return]
 
 
 class JournalFileStorage(JournalFileBackend):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import abc
 import errno
+import hashlib
 import os
 import socket
 import time
@@ -33,7 +34,14 @@ _logger = logging.get_logger(__name__)
 
 LOCK_FILE_SUFFIX = ".lock"
 RENAME_FILE_SUFFIX = ".rename"
-_OWNER_MARK = ".skipjack-lock."
+# Symlink targets name the owner file ``skipjack-lock.<pid>.<token>.<host>``. Kept under 60
+# bytes so ext4 stores the target in the inode ("fast symlink"): unlinking a symlink with a
+# data block waits for the journal commit an fsync just started, ~3 ms per release.
+_OWNER_PREFIX = "skipjack-lock."
+# Targets of locks taken by earlier versions: ``<log name>.skipjack-lock.<owner>``.
+_OLD_OWNER_MARK = ".skipjack-lock."
+_MAX_HOST = 20
+_TOKEN_HEX = 12
 _WARNING_INTERVAL = 10.0
 _MAX_SLEEP = 1.0
 
@@ -63,8 +71,22 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _host_tag(host: str) -> str:
+    """The host as lock owners name it: the host name, or a hash of a long one."""
+    if len(host) <= _MAX_HOST:
+        return host
+    return hashlib.sha256(host.encode()).hexdigest()[:_MAX_HOST]
+
+
+def _is_this_host(name: str) -> bool:
+    """Whether a lock owner's host part names this host (a full name: an older lock)."""
+    host = socket.gethostname()
+    return name == host or name == _host_tag(host)
+
+
 def _owner_text() -> str:
-    return f"{os.getpid()}.{uuid.uuid4().hex}.{socket.gethostname()}"
+    token = uuid.uuid4().hex[:_TOKEN_HEX]
+    return f"{os.getpid()}.{token}.{_host_tag(socket.gethostname())}"
 
 
 def _parse_owner(text: str) -> tuple[str, int] | None:
@@ -80,6 +102,11 @@ class _OwnedLock(BaseJournalFileLock):
 
     # The owner text of the lock this object holds, None while it holds none.
     _held: str | None = None
+    # Unique names to rename the lock to: a random token per object and process, and a count
+    # (cheaper than a uuid4 per release).
+    _rename_for: tuple[int, int] = (-1, -1)
+    _rename_token = ""
+    _rename_count = 0
 
     def __init__(self, filepath: str, grace_period: int | None = 30) -> None:
         if grace_period is not None:
@@ -125,7 +152,6 @@ class _OwnedLock(BaseJournalFileLock):
         sleep = 0.001
         watched: tuple[int, int, str | None] | None = None
         watched_since = last_warning = time.monotonic()
-        host = socket.gethostname()
         while True:
             if self._create():
                 return True
@@ -137,9 +163,9 @@ class _OwnedLock(BaseJournalFileLock):
             now = time.monotonic()
             if identity != watched:
                 watched, watched_since = identity, now
-            if owner is not None and owner[0] == host:
+            if owner is not None and _is_this_host(owner[0]):
                 if not _pid_alive(owner[1]):
-                    reason = f"its holder (pid {owner[1]} on {host}) is gone"
+                    reason = f"its holder (pid {owner[1]} on this host) is gone"
                     self._break(identity, reason, owner_dead=True)
                     sleep = 0.001
                     continue
@@ -160,10 +186,18 @@ class _OwnedLock(BaseJournalFileLock):
     def _forget_dead_owner(self, renamed: str) -> None:
         """Clean up what a dead holder left besides the lock itself (nothing by default)."""
 
+    def _rename_target(self) -> str:
+        """A name no other process or object uses, ``<lock><token>-<n>.rename``."""
+        key = (os.getpid(), id(self))
+        if self._rename_for != key:
+            self._rename_for, self._rename_token = key, uuid.uuid4().hex
+        self._rename_count += 1
+        return f"{self._lock_file}{self._rename_token}-{self._rename_count}{RENAME_FILE_SUFFIX}"
+
     def _break(
         self, identity: tuple[int, int, str | None], reason: str, owner_dead: bool = False
     ) -> None:
-        renamed = f"{self._lock_file}{uuid.uuid4()}{RENAME_FILE_SUFFIX}"
+        renamed = self._rename_target()
         try:
             os.rename(self._lock_file, renamed)
         except OSError:
@@ -198,7 +232,7 @@ class _OwnedLock(BaseJournalFileLock):
         another process now holds it, that lock is put back and left to its holder.
         """
         held, self._held = self._held, None
-        renamed = f"{self._lock_file}{uuid.uuid4()}{RENAME_FILE_SUFFIX}"
+        renamed = self._rename_target()
         try:
             os.rename(self._lock_file, renamed)
         except OSError:
@@ -221,11 +255,12 @@ class _OwnedLock(BaseJournalFileLock):
 class JournalFileSymlinkLock(_OwnedLock):
     """Lock by creating the symlink ``<filepath>.lock``; works on NFSv2 and later.
 
-    The symlink points to an empty owner file, ``<file>.skipjack-lock.<pid>.<token>.<host>``,
-    created once per process and lock object and removed when the object is collected or the
-    process exits. Its name tells waiters who holds the lock, read atomically with the lock
-    itself; that the file exists keeps Optuna's waiters, which ``stat`` through the link,
-    working as with their own locks.
+    The symlink points to an empty owner file beside the log,
+    ``skipjack-lock.<pid>.<token>.<host>`` (a long host name is hashed, so the target stays
+    short enough to live in the symlink's inode), created once per process and lock object and
+    removed when the object is collected or the process exits. Its name tells waiters who
+    holds the lock, read atomically with the lock itself; that the file exists keeps Optuna's
+    waiters, which ``stat`` through the link, working as with their own locks.
 
     Args:
         filepath: The path of the file the lock protects.
@@ -245,7 +280,7 @@ class JournalFileSymlinkLock(_OwnedLock):
     def _owner_target(self) -> str:
         """The relative symlink target naming this process, creating its owner file."""
         if self._target is None or self._target_pid != os.getpid():
-            target = f"{os.path.basename(self._lock_target_file)}{_OWNER_MARK}{_owner_text()}"
+            target = _OWNER_PREFIX + _owner_text()
             path = os.path.join(os.path.dirname(self._lock_file), target)
             open(path, "wb").close()
             weakref.finalize(self, _remove_quietly, path)
@@ -258,13 +293,11 @@ class JournalFileSymlinkLock(_OwnedLock):
             os.symlink(target, self._lock_file)
         except FileExistsError:
             return False
-        self._held = target.partition(_OWNER_MARK)[2]
+        self._held = target[len(_OWNER_PREFIX) :]
         return True
 
     def _owner_of(self, path: str) -> str | None:
-        target = os.readlink(path)
-        _, mark, owner = target.partition(_OWNER_MARK)
-        return owner if mark else None
+        return _owner_in_target(os.readlink(path))
 
     def _restore(self, renamed: str) -> bool:
         try:
@@ -278,8 +311,16 @@ class JournalFileSymlinkLock(_OwnedLock):
             target = os.readlink(renamed)
         except OSError:
             return
-        if _OWNER_MARK in target and os.path.basename(target) == target:
+        if _owner_in_target(target) is not None and os.path.basename(target) == target:
             _remove_quietly(os.path.join(os.path.dirname(self._lock_file), target))
+
+
+def _owner_in_target(target: str) -> str | None:
+    """The owner text a symlink target names; None for a target not made by skipjack."""
+    if target.startswith(_OWNER_PREFIX):
+        return target[len(_OWNER_PREFIX) :]
+    _, mark, owner = target.partition(_OLD_OWNER_MARK)
+    return owner if mark else None
 
 
 def _remove_quietly(path: str) -> None:

@@ -22,6 +22,7 @@ from skipjack.exceptions import DuplicatedStudyError
 from skipjack.storages._base import BaseStorage
 from skipjack.storages._heartbeat import BaseHeartbeat
 from skipjack.storages.journal._base import BaseJournalBackend
+from skipjack.storages.journal._base import DeferredSyncSupport
 from skipjack.storages.journal._records import CLAIM_PREFIX
 from skipjack.storages.journal._records import HEARTBEAT_KEY
 from skipjack.storages.journal._records import Op
@@ -61,7 +62,9 @@ class JournalStorage(BaseStorage, BaseHeartbeat):
     fit for network file systems where SQLite's locking fails) or Redis
     (:class:`~skipjack.storages.journal.JournalRedisBackend`). The record format is Optuna's, so
     Optuna and skipjack read each other's logs. Each call first reads only the records added
-    since the previous call.
+    since the previous call. An operation that finishes a trial or changes a study is durable
+    when it returns; the records of a running trial are written at once but made durable with
+    the next such operation, on backends that can defer (see ``JournalFileBackend``).
 
     Args:
         log_storage: The backend holding the log.
@@ -104,6 +107,12 @@ class JournalStorage(BaseStorage, BaseHeartbeat):
         self._setup()
 
     def _setup(self) -> None:
+        backend = self._backend
+        self._append_deferred = (
+            backend.append_logs_deferred
+            if isinstance(backend, DeferredSyncSupport)
+            else backend.append_logs
+        )
         self._worker_id_prefix = f"{uuid.uuid4()}-"
         self._pid = os.getpid()
         self._lock = threading.RLock()
@@ -139,19 +148,27 @@ class JournalStorage(BaseStorage, BaseHeartbeat):
     def _sync(self) -> Exception | None:
         """Apply the records added since the last sync; return the first error among this
         worker's own records."""
-        worker_id = self._worker_id()
-        apply = self._replay.apply
         first_error: Exception | None = None
         # Replay allocates many small objects that stay alive; collecting in the middle of a
         # large replay only costs time.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for record in self._backend.read_logs(self._n_read):
-                error = apply(record, worker_id)
-                self._n_read += 1
-                if error is not None and first_error is None:
-                    first_error = error
+            records = iter(self._backend.read_logs(self._n_read))
+            first = next(records, None)
+            if first is None:
+                return None  # the common case: nothing new
+            apply = self._replay.apply
+            worker_id = self._worker_id()
+            n_applied = 0
+            try:
+                for record in itertools.chain((first,), records):
+                    error = apply(record, worker_id)
+                    n_applied += 1
+                    if error is not None and first_error is None:
+                        first_error = error
+            finally:
+                self._n_read += n_applied
         finally:
             if collecting:
                 gc.enable()
@@ -188,10 +205,17 @@ class JournalStorage(BaseStorage, BaseHeartbeat):
         except Exception as error:  # noqa: BLE001 -- a snapshot is only a cache
             _logger.debug(f"Could not save a journal replay snapshot: {error}")
 
-    def _write(self, op: Op, fields: dict[str, Any]) -> None:
-        """Append one record, replay up to it, and raise if it conflicted."""
+    def _write(self, op: Op, fields: dict[str, Any], durable: bool = True) -> None:
+        """Append one record, replay up to it, and raise if it conflicted.
+
+        ``durable=False`` (records of a running trial) lets a backend that supports it skip
+        flushing to stable storage; the next durable record flushes this one too.
+        """
         record = {"op_code": int(op), "worker_id": self._worker_id(), **fields}
-        self._backend.append_logs([record])
+        if durable:
+            self._backend.append_logs([record])
+        else:
+            self._append_deferred([record])
         error = self._sync()
         if error is not None:
             raise error
@@ -291,10 +315,13 @@ class JournalStorage(BaseStorage, BaseHeartbeat):
             fields: dict[str, Any] = {"study_id": study_id, "datetime_start": now_iso()}
         else:
             fields = {"study_id": study_id, **template_fields(template_trial)}
+        # A RUNNING trial's creation need not be durable on its own (see JournalFileBackend);
+        # a finished or WAITING (enqueued) trial's must.
+        running = template_trial is None or template_trial.state == TrialState.RUNNING
         with self._lock:
             self._sync()
             self._replay.study(study_id)
-            self._write(Op.CREATE_TRIAL, fields)
+            self._write(Op.CREATE_TRIAL, fields, durable=not running)
             return self._replay.last_created[self._worker_id()]
 
     def set_trial_param(
@@ -322,7 +349,7 @@ class JournalStorage(BaseStorage, BaseHeartbeat):
                 "param_value_internal": internal_value(distribution, param_value_internal),
                 "distribution": distribution_to_json(distribution),
             }
-            self._write(Op.SET_TRIAL_PARAM, fields)
+            self._write(Op.SET_TRIAL_PARAM, fields, durable=False)
 
     def set_trial_state_values(
         self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
@@ -346,7 +373,7 @@ class JournalStorage(BaseStorage, BaseHeartbeat):
             trial = self._replay.check_updatable(trial_id)
             if state == TrialState.RUNNING and trial.state != TrialState.WAITING:
                 return False
-            self._write(Op.SET_TRIAL_STATE_VALUES, fields)
+            self._write(Op.SET_TRIAL_STATE_VALUES, fields, durable=state.is_finished())
             if state == TrialState.RUNNING:
                 return self._replay.running_writer.get(trial_id) == self._worker_id()
             return True
@@ -373,7 +400,7 @@ class JournalStorage(BaseStorage, BaseHeartbeat):
             if trial_id not in self._replay.trials:
                 self._sync()
             self._replay.check_updatable(trial_id)
-            self._write(op, fields)
+            self._write(op, fields, durable=False)
 
     # ---- trials: reads -------------------------------------------------------------------
     def get_trial(self, trial_id: int) -> FrozenTrial:
@@ -496,7 +523,7 @@ class JournalStorage(BaseStorage, BaseHeartbeat):
             if trial is None or trial.state.is_finished():
                 return
             fields = {"trial_id": trial_id, "system_attr": {HEARTBEAT_KEY: next(self._beats)}}
-            self._write(Op.SET_TRIAL_SYSTEM_ATTR, fields)
+            self._write(Op.SET_TRIAL_SYSTEM_ATTR, fields, durable=False)
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
         """RUNNING trials of which this reader has seen no sign of life for the grace period."""
