@@ -268,10 +268,8 @@ def _rank_unconstrained(losses: np.ndarray, limit: int) -> np.ndarray:
     if losses.shape[1] == 1:
         return _dense_rank(losses[:, 0])
     unique, inverse = _unique_lexsorted(losses)
-    if losses.shape[1] == 2:
-        unique_ranks = _rank_sorted_2d(unique)
-    elif limit >= len(losses):
-        unique_ranks = _rank_sorted_nd(unique)
+    if limit >= len(losses):
+        unique_ranks = _rank_sorted_2d(unique) if losses.shape[1] == 2 else _rank_sorted_nd(unique)
     else:
         counts = np.bincount(inverse, minlength=len(unique))
         unique_ranks = _rank_sorted_by_peeling(unique, counts, limit)
@@ -300,12 +298,13 @@ def _rank_sorted_2d(unique: np.ndarray) -> np.ndarray:
 
 
 def _rank_sorted_by_peeling(unique: np.ndarray, counts: np.ndarray, limit: int) -> np.ndarray:
-    """Ranks of distinct lexsorted rows (3+ objectives) good for at least ``limit`` points.
+    """Ranks of distinct lexsorted rows (2+ objectives) good for at least ``limit`` points.
 
-    Removing one front after another is cheapest when ``limit`` points fill the first few
-    fronts (TPE asks for a handful). When many thin fronts would have to be peeled, the rest is
-    ranked exactly by :func:`_rank_sorted_nd` instead, offset by the fronts already removed.
+    Removing one front after another (each a vectorized pass) is cheapest when ``limit``
+    points fill the first few fronts (TPE asks for a tenth). When many thin fronts would have
+    to be peeled, the rest is ranked exactly instead, offset by the fronts already removed.
     """
+    exact = _rank_sorted_2d if unique.shape[1] == 2 else _rank_sorted_nd
     ranks = np.empty(len(unique), dtype=int)
     remaining = np.arange(len(unique))
     rank = 0
@@ -314,7 +313,7 @@ def _rank_sorted_by_peeling(unique: np.ndarray, counts: np.ndarray, limit: int) 
         # Each peel costs O(rows left) and ranks at least one point; the exact ranking costs
         # O(rows left ** 2). Switch when many more peels may be needed to reach ``limit``.
         if rank >= _MAX_PEELS and (limit - n_ranked) * 16 > remaining.size:
-            ranks[remaining] = rank + _rank_sorted_nd(unique[remaining])
+            ranks[remaining] = rank + exact(unique[remaining])
             return ranks
         on_front = _front_of_sorted(unique[remaining])
         ranks[remaining[on_front]] = rank

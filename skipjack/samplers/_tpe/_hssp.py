@@ -11,12 +11,15 @@ because contributions only shrink as the selection grows, a stale contribution i
 from __future__ import annotations
 
 import heapq
+import math
 
 import numpy as np
 
 __all__ = ["hypervolume", "reference_point", "solve_hssp"]
 
 _EPS = 1e-12
+# Segments of the front up to this long are scanned in Python rather than NumPy.
+_SMALL_SEGMENT = 32
 
 
 def reference_point(losses: np.ndarray) -> np.ndarray:
@@ -50,20 +53,49 @@ def hypervolume(points: np.ndarray, reference: np.ndarray) -> float:
     return volume
 
 
+def _segment_best(
+    x: np.ndarray, y: np.ndarray, lo: int, hi: int, right: float, up: float
+) -> tuple[float, int]:
+    """Largest contribution ``(right - x[i]) * (up - y[i])`` for ``lo <= i < hi`` and the
+    first ``i`` reaching it (``(-inf, -1)`` for an empty range)."""
+    if hi - lo > _SMALL_SEGMENT:
+        values = (right - x[lo:hi]) * (up - y[lo:hi])
+        i = int(np.argmax(values))
+        return float(values[i]), lo + i
+    best, where = -math.inf, -1
+    for i in range(lo, hi):
+        value = (right - x[i]) * (up - y[i])
+        if value > best:
+            best, where = value, i
+    return best, where
+
+
 def _greedy_2d(points: np.ndarray, k: int, reference: np.ndarray) -> list[int]:
-    # On one front, sorting by the first loss sorts the second in reverse; a point's exclusive
-    # region reaches right to the next selected point and up to the previous one.
+    # On one front, sorting by the first loss sorts the second in reverse. The selected points
+    # cut the front into segments; a point's exclusive region reaches right to the next
+    # selected point and up to the previous one, so it depends only on its segment's ends.
+    # Selecting a point changes only its own segment, which it splits in two: a heap of the
+    # segments' best contributions gives the greedy choice (ties: the leftmost point).
     order = np.argsort(points[:, 0], kind="stable")
     x, y = points[order, 0], points[order, 1]
-    chosen = np.zeros(len(x), dtype=bool)
-    right = np.full(len(x), reference[0])
-    up = np.full(len(x), reference[1])
-    for _ in range(k):
-        contribution = np.where(chosen, -np.inf, (right - x) * (up - y))
-        best = int(np.argmax(contribution))
-        chosen[best] = True
-        right[:best] = np.minimum(right[:best], x[best])
-        up[best + 1 :] = np.minimum(up[best + 1 :], y[best])
+    x_list, y_list = x.tolist(), y.tolist()
+    ref_x, ref_y = float(reference[0]), float(reference[1])
+
+    def best(lo: int, hi: int, right: float, up: float) -> tuple[float, int]:
+        if hi - lo > _SMALL_SEGMENT:
+            return _segment_best(x, y, lo, hi, right, up)
+        return _segment_best(x_list, y_list, lo, hi, right, up)  # type: ignore[arg-type]
+
+    value, where = best(0, len(x), ref_x, ref_y)
+    heap = [(-value, where, 0, len(x), ref_x, ref_y)]
+    chosen: list[int] = []
+    while len(chosen) < k:
+        _, where, lo, hi, right, up = heapq.heappop(heap)
+        chosen.append(where)
+        for segment in ((lo, where, x_list[where], up), (where + 1, hi, right, y_list[where])):
+            if segment[1] > segment[0]:
+                value, at = best(*segment)
+                heapq.heappush(heap, (-value, at, *segment))
     return order[chosen].tolist()
 
 
@@ -86,6 +118,16 @@ def _greedy_nd(points: np.ndarray, k: int, reference: np.ndarray) -> list[int]:
     return selected
 
 
+def _unique_rows(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows in lexicographic order and the first index of each (what
+    ``np.unique(points, axis=0, return_index=True)`` returns, from one lexsort)."""
+    order = np.lexsort(points.T[::-1])
+    ordered = points[order]
+    is_new = np.ones(len(ordered), dtype=bool)
+    is_new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    return ordered[is_new], order[is_new]
+
+
 def solve_hssp(losses: np.ndarray, k: int, reference: np.ndarray) -> np.ndarray:
     """Return the indices (into ``losses``) of ``k`` points chosen greedily by contribution.
 
@@ -99,7 +141,7 @@ def solve_hssp(losses: np.ndarray, k: int, reference: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.intp)
     if not np.isfinite(reference).all():
         return np.arange(k)
-    unique, first = np.unique(losses, axis=0, return_index=True)
+    unique, first = _unique_rows(losses)
     if len(unique) <= k:
         rest = np.setdiff1d(np.arange(n), first)
         return np.sort(np.concatenate([first, rest[: k - len(first)]]))

@@ -15,12 +15,19 @@ Better Empirical Performance", Sec. 2-3, describes the variant implemented here:
 
 Values enter and leave in the distributions' internal representation (floats; category indices
 for categoricals).
+
+Cost: fitting sorts each parameter's observations once (a linear-time radix sort for grid
+parameters); evaluating ``m`` points costs a few passes over an ``(m, n_kernels)`` array.
+Grid kernels repeat: observations share grid points, and tied observations share bandwidths,
+so their cell masses are computed once per distinct kernel (:func:`_kernel_groups`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+import functools
 import math
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -36,13 +43,24 @@ __all__ = ["_ParzenEstimator", "log_density_ratio"]
 _EPS = 1e-12
 # Phi(-8.5) < 1e-17: beyond this many standard deviations the truncated tail is negligible.
 _FAR = 8.5
-# Up to this many kernels, deduplicating them costs more than it saves.
+# Up to this many kernels, grouping equal kernels costs more than it saves.
 _FEW_KERNELS = 64
+# Grids with fewer points than this sort their observations by int16 index (radix sort).
+_RADIX_LIMIT = 1 << 15
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+# Below this many (point, kernel) terms a log-sum-exp runs in double precision directly.
+_SMALL_JOINT = 4096
+# Scratch slots for the (points, kernels) temporaries of one evaluation.
+_JOINT, _TERM, _TERMS32 = 0, 1, 2
+_scratch = threading.local()
 
 
 class _Numeric(NamedTuple):
-    """Kernels of one numeric parameter, in the model domain (log of the value when ``log``)."""
+    """Kernels of one numeric parameter, in the model domain (log of the value when ``log``).
+
+    ``groups``, for grids with many kernels, is ``(representative, inverse)``: one kernel
+    index per distinct ``(mu, sigma)`` pair and, per kernel, the number of its pair.
+    """
 
     mu: np.ndarray
     sigma: np.ndarray
@@ -53,13 +71,13 @@ class _Numeric(NamedTuple):
     value_low: float  # the distribution's own bounds, for rounding onto the grid
     value_high: float
     log_norm: np.ndarray  # log of each kernel's mass inside [low, high]
+    groups: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class _Categorical(NamedTuple):
-    """Kernels of one categorical parameter: row k is kernel k's probability of each choice."""
+    """Kernels of one categorical parameter: ``log_table[c, k]`` is log P(choice c | kernel k)."""
 
-    weights: np.ndarray
-    log_weights: np.ndarray
+    log_table: np.ndarray  # (n_choices, n_kernels), C-contiguous so a row gather is cheap
 
 
 def _log(x: np.ndarray) -> np.ndarray:
@@ -71,46 +89,149 @@ def _log(x: np.ndarray) -> np.ndarray:
         return np.log(x)
 
 
-def _bandwidths(
-    x: np.ndarray,
+def _buffer(slot: int, shape: tuple[int, int], dtype: type = np.float64) -> np.ndarray:
+    """An uninitialised array of ``shape`` backed by this thread's scratch ``slot``.
+
+    The (points x kernels) temporaries of an evaluation grow by a few kernels per trial. Fresh
+    arrays of that size come from ``mmap`` each time (the allocator's threshold is crossed
+    again and again) and every page faults in anew, which costs more than the arithmetic. The
+    buffer is valid until the next request of the same slot in this thread.
+    """
+    size = shape[0] * shape[1]
+    buffers: dict[tuple[int, type], np.ndarray] | None = getattr(_scratch, "buffers", None)
+    if buffers is None:
+        buffers = _scratch.buffers = {}
+    buffer = buffers.get((slot, dtype))
+    if buffer is None or len(buffer) < size:
+        capacity = size if buffer is None else max(size, len(buffer) + len(buffer) // 4)
+        buffer = buffers[(slot, dtype)] = np.empty(capacity, dtype=dtype)
+    return buffer[:size].reshape(shape)
+
+
+def _argsort_row(values: np.ndarray, dist: FloatDistribution | IntDistribution) -> np.ndarray:
+    """Stable sorting order of one parameter's internal values.
+
+    Values on a grid of fewer than ``_RADIX_LIMIT`` points sort by their int16 grid index,
+    which NumPy sorts in linear time; the result is checked, since values that arrived under
+    another distribution may lie off the grid.
+    """
+    n_points = None if dist.step is None else round((dist.high - dist.low) / float(dist.step)) + 1
+    if n_points is not None and n_points < _RADIX_LIMIT and len(values) > _FEW_KERNELS:
+        index = np.rint((values - dist.low) / float(dist.step)).astype(np.int16)  # type: ignore[arg-type]
+        order = np.argsort(index, kind="stable")
+        ordered = values[order]
+        if (ordered[1:] >= ordered[:-1]).all():
+            return order
+    return np.argsort(values, kind="stable")
+
+
+def _sorted_bandwidths(
+    ordered: np.ndarray,
     low: np.ndarray,
     high: np.ndarray,
     consider_magic_clip: bool,
     consider_endpoints: bool,
 ) -> np.ndarray:
-    """Bandwidth of each observation's kernel, row by row of ``x`` (parameters x observations):
-    the larger gap to its sorted neighbours, the domain ends counting as neighbours."""
-    n = x.shape[1]
-    order = np.argsort(x, axis=1, kind="stable")
-    ordered = np.take_along_axis(x, order, axis=1)
-    gaps = np.diff(np.concatenate([low[:, None], ordered, high[:, None]], axis=1), axis=1)
-    sorted_sigma = np.maximum(gaps[:, :-1], gaps[:, 1:])
+    """Bandwidths of sorted observations (rows: parameters): the larger gap to a neighbour,
+    the domain ends counting as neighbours, clipped to ``[min_sigma, high - low]``."""
+    d, n = ordered.shape
+    padded = np.empty((d, n + 2))
+    padded[:, 0] = low
+    padded[:, 1:-1] = ordered
+    padded[:, -1] = high
+    gaps = padded[:, 1:] - padded[:, :-1]
+    sigma = np.maximum(gaps[:, :-1], gaps[:, 1:])
     if not consider_endpoints and n >= 2:
         # The outermost kernels ignore the domain ends and look inward only.
-        sorted_sigma[:, 0] = ordered[:, 1] - ordered[:, 0]
-        sorted_sigma[:, -1] = ordered[:, -1] - ordered[:, -2]
-    sigma = np.empty_like(sorted_sigma)
-    np.put_along_axis(sigma, order, sorted_sigma, axis=1)
+        sigma[:, 0] = gaps[:, 1]
+        sigma[:, -1] = gaps[:, -2]
     width = (high - low)[:, None]
     # n observations + the prior = n + 1 kernels; the clip divides by n_kernels + 1.
     min_sigma = width / min(100.0, n + 2.0) if consider_magic_clip else _EPS
-    return np.clip(sigma, min_sigma, width)
+    np.maximum(sigma, min_sigma, out=sigma)
+    return np.minimum(sigma, width, out=sigma)
 
 
-def _log_domain_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Log of each kernel's mass inside the domain, ``a``/``b`` the standardized ends.
+def _kernel_groups(ordered: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(representative, inverse)`` of the distinct ``(mu, sigma)`` pairs of one parameter's
+    observation kernels, from the sorted observations and their order.
 
-    Kernels whose centre is more than ``_FAR`` standard deviations from both ends lose less
-    than 1e-17 of their mass to truncation: their log mass is 0 to double precision, and only
-    the others (near an end; few once there are many narrow kernels) need the normal CDF.
+    Among tied observations (one run of equal sorted values) the bandwidth rule gives the
+    first the gap to the left, the last the gap to the right and every other one zero (then
+    clipped), so a kernel is fixed by its run and its place in the run: first, inner, last,
+    or alone. The edge rule of ``consider_endpoints=False`` only touches the first and last
+    positions, which are alone in their class. No floating-point key is sorted.
     """
-    near = (a > -_FAR) | (b < _FAR)
-    out = np.zeros(a.shape)
-    if near.all():
-        return _truncnorm.log_gauss_mass_fast(a, b)
+    n = len(ordered)
+    starts = np.empty(n, dtype=bool)
+    starts[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    ends = np.empty(n, dtype=bool)
+    ends[-1] = True
+    ends[:-1] = starts[1:]
+    run = np.cumsum(starts) - 1
+    key = 4 * run + starts + 2 * ends
+    used = np.zeros(4 * (int(run[-1]) + 1), dtype=bool)
+    used[key] = True
+    number = np.cumsum(used) - 1
+    sorted_inverse = number[key]
+    representative = np.empty(int(number[-1]) + 1, dtype=np.intp)
+    # All kernels of a class are equal, so whichever one is written last represents it.
+    representative[sorted_inverse] = order
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = sorted_inverse
+    return representative, inverse
+
+
+def _log_domain_mass(
+    mu: np.ndarray, sigma: np.ndarray, low: float | np.ndarray, high: float | np.ndarray
+) -> np.ndarray:
+    """Log of each kernel's mass inside ``[low, high]`` (elementwise, bounds broadcast).
+
+    Kernel centres lie inside the domain and no bandwidth exceeds its width, so the mass
+    ``1 - Phi(a) - Phi(-b)`` (``a``, ``b`` the standardized ends) is at least 0.34 and the
+    two tails are at most one half each: no cancellation. A tail further than ``_FAR``
+    standard deviations is below 1e-17 and skipped, so the normal CDF runs only for kernels
+    near an end (few, once there are many narrow kernels).
+    """
+    a = (low - mu) / sigma
+    b = (high - mu) / sigma
+    if a.size <= _SMALL_JOINT:  # filtering costs more than it saves
+        tails = _truncnorm.ndtr(a)
+        tails += _truncnorm.ndtr(-b)
+        return np.log1p(-tails)
+    tails = np.zeros(a.shape)
+    near = a > -_FAR
     if near.any():
-        out[near] = _truncnorm.log_gauss_mass_fast(a[near], b[near])
-    return out
+        tails[near] = _truncnorm.ndtr(a[near])
+    near = b < _FAR
+    if near.any():
+        tails[near] += _truncnorm.ndtr(-b[near])
+    return np.log1p(-tails)
+
+
+@functools.lru_cache(maxsize=256)
+def _model_bounds(
+    dists: tuple[FloatDistribution | IntDistribution, ...],
+) -> tuple[list[float | None], np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per parameter: the grid step, the model-domain bounds (widened by half a step on a grid,
+    logged for ``log=True``) and which rows are logged (``None``: none). Cached: a search space
+    recurs at every suggestion; the arrays are read-only."""
+    steps = [None if dist.step is None else float(dist.step) for dist in dists]
+    low = np.array(
+        [dist.low - (0.5 * s if s is not None else 0.0) for dist, s in zip(dists, steps)]
+    )
+    high = np.array(
+        [dist.high + (0.5 * s if s is not None else 0.0) for dist, s in zip(dists, steps)]
+    )
+    log_rows = np.array([dist.log for dist in dists])
+    if log_rows.any():
+        low[log_rows], high[log_rows] = np.log(low[log_rows]), np.log(high[log_rows])
+        # A range narrower than one ulp of its log: keep the kernels a hair wide, not zero.
+        high = np.where(high > low, high, np.nextafter(low, np.inf))
+    low.flags.writeable = False
+    high.flags.writeable = False
+    return steps, low, high, log_rows if log_rows.any() else None
 
 
 def _numeric_kernels(
@@ -118,138 +239,164 @@ def _numeric_kernels(
     dists: list[FloatDistribution | IntDistribution],
     consider_magic_clip: bool,
     consider_endpoints: bool,
+    orders: list[np.ndarray | None] | None = None,
 ) -> list[_Numeric]:
-    """Kernels of several numeric parameters at once; ``x`` is (parameters, observations)."""
-    steps = [None if d.step is None else float(d.step) for d in dists]
-    low = np.array([d.low - (0.5 * s if s is not None else 0.0) for d, s in zip(dists, steps)])
-    high = np.array([d.high + (0.5 * s if s is not None else 0.0) for d, s in zip(dists, steps)])
-    log = np.array([d.log for d in dists])
-    if log.any():
+    """Kernels of several numeric parameters at once; ``x`` is (parameters, observations).
+
+    ``orders`` may give, per parameter, the stable sorting order of its row of ``x``.
+    """
+    d, n = x.shape
+    steps, low, high, log_rows = _model_bounds(tuple(dists))
+    order = np.empty((d, n), dtype=np.intp)
+    for i, dist in enumerate(dists):
+        given = None if orders is None else orders[i]
+        order[i] = _argsort_row(x[i], dist) if given is None else given
+    if log_rows is not None:
         x = x.copy()
-        x[log] = np.log(x[log])
-        low[log], high[log] = np.log(low[log]), np.log(high[log])
-        # A range narrower than one ulp of its log: keep the kernels a hair wide, not zero.
-        high = np.where(high > low, high, np.nextafter(low, np.inf))
-    sigma = _bandwidths(x, low, high, consider_magic_clip, consider_endpoints)
+        x[log_rows] = np.log(x[log_rows])
+    # Flat positions, so that gathering and scattering in sorted order are single operations.
+    offsets = np.arange(d)[:, None]
+    ordered = x.reshape(-1)[order + offsets * n]
+    sorted_sigma = _sorted_bandwidths(ordered, low, high, consider_magic_clip, consider_endpoints)
     # The prior kernel: centred on the domain and as wide as it.
-    mu = np.concatenate([x, (0.5 * (low + high))[:, None]], axis=1)
-    sigma = np.concatenate([sigma, (high - low)[:, None]], axis=1)
-    log_norm = _log_domain_mass((low[:, None] - mu) / sigma, (high[:, None] - mu) / sigma)
-    return [
-        _Numeric(
-            mu[i],
-            sigma[i],
-            float(low[i]),
-            float(high[i]),
-            d.log,
-            steps[i],
-            float(d.low),
-            float(d.high),
-            log_norm[i],
+    mu = np.empty((d, n + 1))
+    mu[:, :n] = x
+    mu[:, n] = 0.5 * (low + high)
+    sigma = np.empty((d, n + 1))
+    sigma.reshape(-1)[order + offsets * (n + 1)] = sorted_sigma
+    sigma[:, n] = high - low
+    grouped = [steps[i] is not None and n > _FEW_KERNELS for i in range(d)]
+    # Ungrouped parameters' domain masses in one pass over their (rows, kernels) block.
+    plain = [i for i in range(d) if not grouped[i]]
+    log_norm = np.empty((d, n + 1))
+    if plain:
+        log_norm[plain] = _log_domain_mass(
+            mu[plain], sigma[plain], low[plain, None], high[plain, None]
         )
-        for i, d in enumerate(dists)
-    ]
+    kernels = []
+    for i, dist in enumerate(dists):
+        groups = None
+        if grouped[i]:
+            representative, inverse = _kernel_groups(ordered[i], order[i])
+            # The prior is a group of its own.
+            groups = (np.append(representative, n), np.append(inverse, len(representative)))
+            first = groups[0]
+            log_norm[i] = _log_domain_mass(mu[i, first], sigma[i, first], low[i], high[i])[
+                groups[1]
+            ]
+        kernels.append(
+            _Numeric(
+                mu[i],
+                sigma[i],
+                float(low[i]),
+                float(high[i]),
+                dist.log,
+                steps[i],
+                float(dist.low),
+                float(dist.high),
+                log_norm[i],
+                groups,
+            )
+        )
+    return kernels
 
 
 def _categorical_kernels(x: np.ndarray, n_choices: int, prior_weight: float) -> _Categorical:
+    """Observation kernel k puts ``prior_weight / (n + 1)`` on every choice plus 1 on its own,
+    normalised; the prior kernel is uniform."""
     n = len(x)
-    if n == 0:
-        weights = np.full((1, n_choices), 1.0 / n_choices)
-    else:
-        n_kernels = n + 1
-        weights = np.full((n_kernels, n_choices), prior_weight / n_kernels)
-        weights[np.arange(n), x.astype(np.intp)] += 1.0
-        sums = weights.sum(axis=1, keepdims=True)
-        weights /= np.where(sums == 0.0, 1.0, sums)
-    return _Categorical(weights, _log(weights))
-
-
-def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Position of one representative of each distinct ``(a[i], b[i])`` pair and, per input,
-    the number of its pair."""
-    order = np.lexsort((b, a))
-    a_sorted, b_sorted = a[order], b[order]
-    first = np.ones(len(a), dtype=bool)
-    first[1:] = (a_sorted[1:] != a_sorted[:-1]) | (b_sorted[1:] != b_sorted[:-1])
-    inverse = np.empty(len(a), dtype=np.intp)
-    inverse[order] = np.cumsum(first) - 1
-    return order[first], inverse
+    table = np.empty((n_choices, n + 1))
+    table[:, n] = -math.log(n_choices)
+    if n:
+        share = prior_weight / (n + 1)
+        total = n_choices * share + 1.0
+        table[:, :n] = math.log(share / total) if share > 0 else -math.inf
+        table[x.astype(np.intp), np.arange(n)] = math.log((share + 1.0) / total)
+    return _Categorical(table)
 
 
 def _logsumexp_rows(joint: np.ndarray) -> np.ndarray:
-    """``log(sum(exp(joint), axis=1))``, overwriting ``joint``.
+    """``log(sum(exp(joint), axis=1))``.
 
-    After the row maximum is taken out every term is in (0, 1]; their exponentials are summed
-    in single precision (a relative error of ~1e-7 in the density, far below what ranking
-    candidates needs) because ``exp`` dominates the cost of a large mixture.
+    After the row maximum is taken out every term is in (0, 1]; for large arrays their
+    exponentials are summed in single precision (a relative error of ~1e-7 in the density,
+    far below what ranking candidates needs) because ``exp`` dominates the cost.
     """
     peak = joint.max(axis=1, keepdims=True)
-    peak[~np.isfinite(peak)] = 0.0
-    joint -= peak
-    terms = joint.astype(np.float32)
+    if not np.isfinite(peak).all():
+        peak[~np.isfinite(peak)] = 0.0
+    if joint.size < _SMALL_JOINT:
+        return _log(np.exp(joint - peak).sum(axis=1)) + peak[:, 0]
+    terms = _buffer(_TERMS32, joint.shape, np.float32)
+    np.subtract(joint, peak, out=terms, casting="same_kind")
     np.exp(terms, out=terms)
     return _log(terms.sum(axis=1, dtype=np.float64)) + peak[:, 0]
 
 
 class _ContinuousBlock:
-    """All continuous numeric parameters' kernels, evaluated together.
+    """All continuous numeric parameters' kernels and the mixture weights, evaluated together.
 
-    With each parameter scaled to its domain (``u = (x - centre) / width``) the summed squared
-    distances become one matrix product: for kernel k,
-    ``sum_d ((u_d - m_kd) / s_kd)^2 = sum_d [u_d^2 a_kd + u_d b_kd + c_kd]`` with
-    ``a = 1/s^2``, ``b = -2 m/s^2``, ``c = m^2/s^2``. Expanding the square loses accuracy when a
+    With each parameter scaled to its domain (``u = (x - centre) / width``) the log of kernel
+    k's weight times its density is one matrix product: ``sum_d [u_d^2 a_kd + u_d b_kd] + c_k``
+    with ``a = -1/(2 s^2)``, ``b = m/s^2`` and ``c_k`` the rest (normalising constants, the
+    ``-m^2/(2 s^2)`` terms and the log weight). Expanding the square loses accuracy when a
     bandwidth is tiny next to the domain, so below ``1e-3`` of it (only possible without the
     magic clip) the direct form is used instead.
     """
 
-    def __init__(self, kernels: dict[str, _Numeric]) -> None:
+    def __init__(self, kernels: dict[str, _Numeric], log_mixture: np.ndarray) -> None:
         self._names = list(kernels)
         self._log = [k.log for k in kernels.values()]
+        self._log_mixture = log_mixture
         if not kernels:
             return
         values = list(kernels.values())
         self._centre = np.array([0.5 * (k.low + k.high) for k in values])
         self._width = np.array([k.high - k.low for k in values])
+        raw_sigma = np.array([k.sigma for k in values])
         mu = (np.array([k.mu for k in values]) - self._centre[:, None]) / self._width[:, None]
-        sigma = np.array([k.sigma for k in values]) / self._width[:, None]  # (d, K)
-        # Per kernel: log of its normalising constants over all these parameters.
-        self._offset = (
-            -(
-                np.log(np.array([k.sigma for k in values])) + np.array([k.log_norm for k in values])
-            ).sum(axis=0)
+        sigma = raw_sigma / self._width[:, None]  # (d, K)
+        # Per kernel: log weight and log of its normalising constants over these parameters.
+        offset = (
+            log_mixture
+            - (np.log(raw_sigma) + np.array([k.log_norm for k in values])).sum(axis=0)
             - len(values) * _LOG_SQRT_2PI
         )
         self._expand = bool(sigma.min() >= 1e-3)
         if self._expand:
             inv_var = 1.0 / (sigma * sigma)
-            self._coef = np.concatenate([inv_var, -2.0 * mu * inv_var]).T.copy()  # (K, 2d)
-            self._offset = self._offset - 0.5 * (mu * mu * inv_var).sum(axis=0)
+            d = len(values)
+            coef = np.empty((2 * d + 1, len(log_mixture)))
+            np.multiply(inv_var, -0.5, out=coef[:d])
+            np.multiply(mu, inv_var, out=coef[d : 2 * d])
+            coef[2 * d] = offset - 0.5 * (mu * mu * inv_var).sum(axis=0)
+            self._coef = coef
         else:
+            self._offset = offset
             self._mu, self._sigma = mu, sigma
 
-    def log_terms(
-        self, samples: Mapping[str, np.ndarray], m: int, log_mixture: np.ndarray
-    ) -> np.ndarray:
-        """Fresh ``(m, K)`` array: log mixture weight + log continuous density per kernel."""
+    def log_terms(self, samples: Mapping[str, np.ndarray], m: int) -> np.ndarray:
+        """``(m, K)`` array (scratch ``_JOINT``): log mixture weight + log continuous density
+        per kernel."""
+        joint = _buffer(_JOINT, (m, len(self._log_mixture)))
         if not self._names:
-            return np.broadcast_to(log_mixture, (m, len(log_mixture))).copy()
-        x = np.array(
-            [
-                np.log(samples[n]) if log else np.asarray(samples[n], dtype=float)
-                for n, log in zip(self._names, self._log)
-            ]
-        )
-        u = (x - self._centre[:, None]) / self._width[:, None]  # (d, m)
+            joint[:] = self._log_mixture
+            return joint
+        d = len(self._names)
+        u = np.empty((m, 2 * d + 1))
+        for row, (name, log) in enumerate(zip(self._names, self._log)):
+            x = np.log(samples[name]) if log else np.asarray(samples[name], dtype=float)
+            u[:, d + row] = (x - self._centre[row]) / self._width[row]
         if self._expand:
-            joint = np.concatenate([u * u, u]).T @ self._coef.T
-            joint *= -0.5
-        else:
-            joint = np.zeros((m, self._mu.shape[1]))
-            for row in range(len(u)):
-                z = (u[row][:, None] - self._mu[row]) / self._sigma[row]
-                z *= z
-                joint -= 0.5 * z
-        joint += self._offset + log_mixture
+            np.multiply(u[:, d : 2 * d], u[:, d : 2 * d], out=u[:, :d])
+            u[:, 2 * d] = 1.0
+            return np.matmul(u, self._coef, out=joint)
+        joint[:] = self._offset
+        for row in range(d):
+            z = (u[:, d + row, None] - self._mu[row]) / self._sigma[row]
+            z *= z
+            z *= 0.5
+            joint -= z
         return joint
 
 
@@ -263,6 +410,8 @@ class _ParzenEstimator:
         prior_weight: Weight of the prior kernel, relative to ``weights``.
         consider_magic_clip: Clip bandwidths below by ``range / min(100, n + 2)``.
         consider_endpoints: Let the outermost kernels' bandwidths reach to the domain ends.
+        orders: Optionally, per numeric parameter, the stable sorting order of its
+            observations (known to the caller), which spares sorting them.
     """
 
     def __init__(
@@ -274,6 +423,7 @@ class _ParzenEstimator:
         prior_weight: float = 1.0,
         consider_magic_clip: bool = True,
         consider_endpoints: bool = False,
+        orders: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         if prior_weight < 0:
             raise ValueError(f"prior_weight must be non-negative, got {prior_weight}.")
@@ -283,7 +433,7 @@ class _ParzenEstimator:
         self._mixture = mixture / mixture.sum()
         self._log_mixture = _log(self._mixture)
         self._names = list(search_space)
-        self._kernels: dict[str, _Numeric | _Categorical] = {}
+        kernels: dict[str, _Numeric | _Categorical] = {}
         numeric_names: list[str] = []
         numeric_dists: list[FloatDistribution | IntDistribution] = []
         for name, dist in search_space.items():
@@ -293,19 +443,26 @@ class _ParzenEstimator:
                     f"{len(x)} observations of {name!r} for {n} weights; they must match."
                 )
             if isinstance(dist, CategoricalDistribution):
-                self._kernels[name] = _categorical_kernels(x, len(dist.choices), prior_weight)
+                kernels[name] = _categorical_kernels(x, len(dist.choices), prior_weight)
             elif isinstance(dist, (FloatDistribution, IntDistribution)):
                 numeric_names.append(name)
                 numeric_dists.append(dist)
             else:
                 raise TypeError(f"Cannot model {name!r} with distribution {dist!r}.")
         if numeric_names:
-            x = np.array([observations[name] for name in numeric_names], dtype=float)
-            x = x.reshape(len(numeric_names), n)
-            built = _numeric_kernels(x, numeric_dists, consider_magic_clip, consider_endpoints)
-            self._kernels.update(zip(numeric_names, built))
-        self._kernels = {name: self._kernels[name] for name in search_space}
-        self._numeric = {n: k for n, k in self._kernels.items() if isinstance(k, _Numeric)}
+            x = np.empty((len(numeric_names), n))
+            for row, name in enumerate(numeric_names):
+                x[row] = observations[name]
+            given = [None if orders is None else orders.get(name) for name in numeric_names]
+            built = _numeric_kernels(
+                x, numeric_dists, consider_magic_clip, consider_endpoints, given
+            )
+            kernels.update(zip(numeric_names, built))
+        self._set_kernels({name: kernels[name] for name in search_space})
+
+    def _set_kernels(self, kernels: dict[str, _Numeric | _Categorical]) -> None:
+        self._kernels = kernels
+        self._numeric = {n: k for n, k in kernels.items() if isinstance(k, _Numeric)}
         self._continuous: _ContinuousBlock | None = None  # built on first evaluation
 
     @property
@@ -315,12 +472,15 @@ class _ParzenEstimator:
 
     def sample(self, rng: np.random.RandomState, size: int) -> dict[str, np.ndarray]:
         """Draw ``size`` points; returns internal values per parameter."""
-        active = rng.choice(len(self._mixture), p=self._mixture, size=size)
+        # What ``rng.choice(len(p), p=p, size=size)`` draws, without its input checks.
+        cdf = np.cumsum(self._mixture)
+        cdf /= cdf[-1]
+        active = cdf.searchsorted(rng.random_sample(size), side="right")
         out: dict[str, np.ndarray] = {}
         if self._numeric:
             numeric = list(self._numeric.values())
-            mu = np.array([k.mu for k in numeric])[:, active]
-            sigma = np.array([k.sigma for k in numeric])[:, active]
+            mu = np.array([k.mu[active] for k in numeric])
+            sigma = np.array([k.sigma[active] for k in numeric])
             lows = np.array([[k.low] for k in numeric])
             highs = np.array([[k.high] for k in numeric])
             z = _truncnorm.sample((lows - mu) / sigma, (highs - mu) / sigma, rng)
@@ -330,7 +490,7 @@ class _ParzenEstimator:
         for name in self._names:
             kernels = self._kernels[name]
             if isinstance(kernels, _Categorical):
-                cdf = np.cumsum(kernels.weights[active], axis=1)
+                cdf = np.cumsum(np.exp(kernels.log_table[:, active].T), axis=1)
                 u = rng.random_sample(size)[:, None] * cdf[:, -1:]
                 index = (cdf < u).sum(axis=1)
                 out[name] = np.minimum(index, cdf.shape[1] - 1).astype(float)
@@ -353,24 +513,25 @@ class _ParzenEstimator:
         return _logsumexp_rows(self._joint(samples))
 
     def _joint(self, samples: Mapping[str, np.ndarray]) -> np.ndarray:
-        """``joint[i, k]``: log of kernel k's weight times its density at point i."""
+        """``joint[i, k]``: log of kernel k's weight times its density at point i (a scratch
+        array, valid until the next evaluation in this thread)."""
         m = len(np.asarray(samples[self._names[0]])) if self._names else 0
         if self._continuous is None:
             self._continuous = _ContinuousBlock(
-                {
-                    n: k
-                    for n, k in self._kernels.items()
-                    if isinstance(k, _Numeric) and k.step is None
-                }
+                {n: k for n, k in self._numeric.items() if k.step is None}, self._log_mixture
             )
-        joint = self._continuous.log_terms(samples, m, self._log_mixture)
-        for name in self._names:
-            kernels = self._kernels[name]
-            x = np.asarray(samples[name], dtype=float)
+        joint = self._continuous.log_terms(samples, m)
+        grids = []
+        for name, kernels in self._kernels.items():
             if isinstance(kernels, _Categorical):
-                joint += kernels.log_weights.T[x.astype(np.intp)]
+                index = np.asarray(samples[name]).astype(np.intp)
+                joint += kernels.log_table.take(
+                    index, axis=0, out=_buffer(_TERM, joint.shape), mode="clip"
+                )
             elif kernels.step is not None:
-                joint += self._grid_log_mass(kernels, x)
+                grids.append((kernels, np.asarray(samples[name], dtype=float)))
+        if grids:
+            _add_grid_log_masses(joint, grids)
         return joint
 
     @classmethod
@@ -383,7 +544,6 @@ class _ParzenEstimator:
         merged._names = first._names
         merged._mixture = np.concatenate([first._mixture, second._mixture])
         merged._log_mixture = np.concatenate([first._log_mixture, second._log_mixture])
-        merged._continuous = None
         kernels: dict[str, _Numeric | _Categorical] = {}
         for name, a in first._kernels.items():
             b = second._kernels[name]
@@ -392,43 +552,69 @@ class _ParzenEstimator:
                     mu=np.concatenate([a.mu, b.mu]),
                     sigma=np.concatenate([a.sigma, b.sigma]),
                     log_norm=np.concatenate([a.log_norm, b.log_norm]),
+                    groups=_merged_groups(a, b),
                 )
             elif isinstance(a, _Categorical) and isinstance(b, _Categorical):
-                kernels[name] = _Categorical(
-                    np.concatenate([a.weights, b.weights]),
-                    np.concatenate([a.log_weights, b.log_weights]),
-                )
+                kernels[name] = _Categorical(np.concatenate([a.log_table, b.log_table], axis=1))
             else:
                 raise ValueError(f"Parameter {name!r} is modelled differently in the two.")
-        merged._kernels = kernels
-        merged._numeric = {n: k for n, k in kernels.items() if isinstance(k, _Numeric)}
+        merged._set_kernels(kernels)
         return merged
 
-    @staticmethod
-    def _grid_log_mass(kernels: _Numeric, x: np.ndarray) -> np.ndarray:
-        """``log P(value in [x - step/2, x + step/2])`` for each point and kernel.
 
-        Observations sit on the grid and many kernels share their (mu, sigma), so with many
-        kernels the masses are computed for distinct kernels only and then spread out.
-        """
+def _add_grid_log_masses(joint: np.ndarray, grids: list[tuple[_Numeric, np.ndarray]]) -> None:
+    """Add ``log P(value in [x - step/2, x + step/2])`` per point and kernel to ``joint`` for
+    each grid parameter's ``(kernels, x)``.
+
+    Each mass is computed once per distinct point and (when the kernels are grouped) distinct
+    kernel, and the normal CDF runs once for all the parameters together: the arrays are
+    small, so the cost is in the number of NumPy calls.
+    """
+    bounds: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]] = []
+    for kernels, x in grids:
         assert kernels.step is not None
-        left, right = x - 0.5 * kernels.step, x + 0.5 * kernels.step
+        cells, rows = np.unique(x, return_inverse=True)
+        left, right = cells - 0.5 * kernels.step, cells + 0.5 * kernels.step
         if kernels.log:
             left, right = np.log(left), np.log(right)
-        if len(kernels.mu) <= _FEW_KERNELS:
-            mu, sigma = kernels.mu, kernels.sigma
-            mass = _truncnorm.log_gauss_mass_fast(
-                (left[:, None] - mu) / sigma, (right[:, None] - mu) / sigma
-            )
-            mass -= kernels.log_norm
-            return mass
-        representative, k_inverse = _unique_pairs(kernels.mu, kernels.sigma)
-        mu, sigma = kernels.mu[representative], kernels.sigma[representative]
-        mass = _truncnorm.log_gauss_mass_fast(
-            (left[:, None] - mu) / sigma, (right[:, None] - mu) / sigma
+        mu, sigma, log_norm = kernels.mu, kernels.sigma, kernels.log_norm
+        if kernels.groups is not None:
+            first = kernels.groups[0]
+            mu, sigma, log_norm = mu[first], sigma[first], log_norm[first]
+        a, b = (left[:, None] - mu) / sigma, (right[:, None] - mu) / sigma
+        bounds.append((a, b, rows if len(cells) < len(x) else None, log_norm))
+    if len(bounds) == 1:
+        masses = [_truncnorm.log_gauss_mass_fast(bounds[0][0], bounds[0][1])]
+    else:
+        flat = _truncnorm.log_gauss_mass_fast(
+            np.concatenate([a.ravel() for a, *_ in bounds]),
+            np.concatenate([b.ravel() for _, b, *_ in bounds]),
         )
-        mass -= kernels.log_norm[representative]
-        return mass.take(k_inverse, axis=1)
+        cuts = np.cumsum([a.size for a, *_ in bounds])[:-1]
+        masses = [part.reshape(a.shape) for part, (a, *_) in zip(np.split(flat, cuts), bounds)]
+    m = joint.shape[0]
+    for (kernels, _), (_, _, point_cell, log_norm), mass in zip(grids, bounds, masses):
+        mass -= log_norm
+        if point_cell is not None:
+            mass = mass[point_cell]
+        if kernels.groups is None:
+            joint += mass
+        else:
+            inverse = kernels.groups[1]
+            joint += mass.take(inverse, axis=1, out=_buffer(_TERM, (m, len(inverse))), mode="clip")
+
+
+def _merged_groups(a: _Numeric, b: _Numeric) -> tuple[np.ndarray, np.ndarray] | None:
+    """Kernel groups of ``a``'s kernels followed by ``b``'s (ungrouped ones stay singletons)."""
+    if a.groups is None and b.groups is None:
+        return None
+    n_a, n_b = len(a.mu), len(b.mu)
+    first_a, inverse_a = a.groups or (np.arange(n_a), np.arange(n_a))
+    first_b, inverse_b = b.groups or (np.arange(n_b), np.arange(n_b))
+    return (
+        np.concatenate([first_a, first_b + n_a]),
+        np.concatenate([inverse_a, inverse_b + len(first_a)]),
+    )
 
 
 def log_density_ratio(

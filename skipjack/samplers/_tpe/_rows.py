@@ -18,6 +18,7 @@ from skipjack.distributions import BaseDistribution
 from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
+from skipjack.samplers._tpe._order import SortedColumn
 from skipjack.study._history import HistorySnapshot
 from skipjack.trial._state import TrialState
 
@@ -53,6 +54,21 @@ class RowFacts:
         # Parameters every COMPLETE or PRUNED row has, with one distribution (None: no row yet).
         self._intersection: dict[str, BaseDistribution] | None = None
         self.intersection: dict[str, BaseDistribution] = {}
+        self._sorted: dict[str, SortedColumn] = {}
+
+    def sorted_column(self, name: str) -> SortedColumn:
+        """The incrementally sorted rows of parameter ``name``'s column (created on first use)."""
+        with self._lock:
+            index = self._sorted.get(name)
+            if index is None:
+                index = self._sorted[name] = SortedColumn()
+            return index
+
+    def same_distribution(self, name: str, dist: BaseDistribution) -> bool:
+        """Whether every row holding ``name`` was suggested with ``dist`` (values need no
+        conversion)."""
+        known = self.dists.get(name)
+        return known is not None and len(known) == 1 and known[0] == dist
 
     def update(self, snapshot: HistorySnapshot) -> None:
         """Process the rows of ``snapshot`` not seen yet. Thread-safe."""

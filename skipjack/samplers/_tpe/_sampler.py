@@ -11,8 +11,9 @@ The split itself (``_split.py``) ranks complete, then pruned, then infeasible tr
 several objectives by non-domination rank and hypervolume contribution (MOTPE, Ozaki et al.,
 2022). With ``constant_liar`` the other RUNNING trials join the bad set, so workers sharing a
 storage spread out. Finished trials are read from the study's columnar history
-(``skipjack.study._history``) plus per-row facts kept incrementally (``_rows.py``), so a
-suggestion costs array work over the trials, not a rebuild from FrozenTrial objects.
+(``skipjack.study._history``) plus per-row facts and sorted parameter columns kept
+incrementally (``_rows.py``, ``_order.py``), so a suggestion costs a few linear passes over the
+trials, not a rebuild from FrozenTrial objects nor a fresh sort.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from skipjack.samplers._base import _process_constraints_after_trial
 from skipjack.samplers._base import _warn_independent_sampling
 from skipjack.samplers._lazy_random_state import LazyRandomState
 from skipjack.samplers._random import RandomSampler
+from skipjack.samplers._tpe._order import observation_orders
 from skipjack.samplers._tpe._parzen_estimator import _ParzenEstimator
 from skipjack.samplers._tpe._parzen_estimator import log_density_ratio
 from skipjack.samplers._tpe._rows import RowFacts
@@ -68,7 +70,9 @@ _logger = get_logger(__name__)
 # other workers (of either library) can count it with the constant liar.
 _RELATIVE_PARAMS_KEY = "tpe:relative_params"
 _CHUNK = 2045
-_FINISHED_CODES = (int(TrialState.COMPLETE), int(TrialState.PRUNED))
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+# Below this many observations the estimator sorts them itself (cheaper than cutting orders).
+_SORT_ITSELF = 64
 
 
 def default_gamma(x: int) -> int:
@@ -379,10 +383,7 @@ class TPESampler(BaseSampler):
 
     @staticmethod
     def _n_finished(snapshot: HistorySnapshot) -> int:
-        states = snapshot.states
-        return int(
-            np.count_nonzero((states == _FINISHED_CODES[0]) | (states == _FINISHED_CODES[1]))
-        )
+        return snapshot.count(_FINISHED)
 
     def _row_facts(self, history: TrialHistory, snapshot: HistorySnapshot) -> RowFacts:
         with self._lock:
@@ -440,30 +441,59 @@ class TPESampler(BaseSampler):
         rows: np.ndarray,
         space: dict[str, BaseDistribution],
         running: list[tuple[int, dict[str, Any]]] | None = None,
-    ) -> dict[str, np.ndarray]:
-        """Internal values of ``space`` at ``rows`` (then ``running``), in trial-number order,
-        keeping only trials that have every parameter."""
-        numbers = snapshot.numbers[rows]
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Internal values of ``space`` at ``rows`` (in trial-number order), then ``running``,
+        in trial-number order, keeping only trials that have every parameter; and the rows
+        kept, unless ``running`` trials were added."""
         columns = {}
         for name, dist in space.items():
             column = snapshot.param(name)[rows]
-            ids = facts.dist_id.get(name)
-            if ids is not None:
-                column = convert_column(column, ids[rows], facts.dists[name], dist)
+            if name in facts.dists and not facts.same_distribution(name, dist):
+                column = convert_column(column, facts.dist_id[name][rows], facts.dists[name], dist)
             columns[name] = column
+        numbers = None
         if running:
-            numbers = np.append(numbers, [number for number, _ in running])
+            numbers = np.append(snapshot.numbers[rows], [number for number, _ in running])
             for name, dist in space.items():
                 extra = [
                     to_internal(dist, params[name]) if name in params else math.nan
                     for _, params in running
                 ]
                 columns[name] = np.append(columns[name], extra)
-        keep = np.ones(len(numbers), dtype=bool)
+        keep = None
         for column in columns.values():
-            keep &= ~np.isnan(column)
-        order = np.argsort(numbers[keep], kind="stable")
-        return {name: column[keep][order] for name, column in columns.items()}
+            missing = np.isnan(column)
+            if missing.any():
+                keep = ~missing if keep is None else keep & ~missing
+        if keep is not None:
+            columns = {name: column[keep] for name, column in columns.items()}
+        if numbers is not None:
+            if keep is not None:
+                numbers = numbers[keep]
+            order = np.argsort(numbers, kind="stable")
+            return {name: column[order] for name, column in columns.items()}, None
+        return columns, rows if keep is None else rows[keep]
+
+    @staticmethod
+    def _orders(
+        snapshot: HistorySnapshot,
+        facts: RowFacts,
+        space: dict[str, BaseDistribution],
+        rows: np.ndarray | None,
+    ) -> dict[str, np.ndarray] | None:
+        """Sorting orders of the numeric observations at ``rows``, cut from the incrementally
+        sorted columns (``None``: let the estimator sort)."""
+        if rows is None or len(rows) <= _SORT_ITSELF or not (rows[1:] > rows[:-1]).all():
+            return None
+        sorted_rows = {}
+        extent = len(snapshot)
+        for name, dist in space.items():
+            if isinstance(dist, CategoricalDistribution) or not facts.same_distribution(name, dist):
+                continue
+            index = facts.sorted_column(name)
+            sorted_rows[name] = index.update(snapshot.param(name))
+            extent = max(extent, index.n)
+        return observation_orders(sorted_rows, rows, extent)
 
     def _sample(
         self,
@@ -480,8 +510,8 @@ class TPESampler(BaseSampler):
             if self._constant_liar
             else []
         )
-        below = self._observations(snapshot, facts, below_rows, space)
-        above = self._observations(snapshot, facts, above_rows, space, running)
+        below, _ = self._observations(snapshot, facts, below_rows, space)
+        above, above_kept = self._observations(snapshot, facts, above_rows, space, running)
         n_below = len(next(iter(below.values())))
         n_above = len(next(iter(above.values())))
         if len(study.directions) > 1:
@@ -498,6 +528,7 @@ class TPESampler(BaseSampler):
             above,
             space,
             _checked_weights(self._weights, n_above),
+            orders=self._orders(snapshot, facts, space, above_kept),
             **options,
         )
         candidates = good.sample(self._rng.rng, self._n_ei_candidates)

@@ -34,6 +34,23 @@ def _signs(directions: Sequence[StudyDirection]) -> np.ndarray:
     return np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in directions])
 
 
+def _best_single(loss: np.ndarray, numbers: np.ndarray, n_below: int) -> np.ndarray:
+    """Positions of the ``n_below`` smallest losses, ties going to the earlier trial.
+
+    A partial sort finds the ``n_below``-th smallest loss in linear time; only the losses tied
+    with it need ordering by trial number.
+    """
+    threshold = loss[np.argpartition(loss, n_below - 1)[n_below - 1]]
+    if np.isnan(threshold):  # NaN sorts last; leave that case to a full sort
+        return np.lexsort((numbers, loss))[:n_below]
+    chosen = np.flatnonzero(loss < threshold)
+    tied = np.flatnonzero(loss == threshold)
+    need = n_below - len(chosen)
+    if len(tied) > need:
+        tied = tied[np.argsort(numbers[tied], kind="stable")[:need]]
+    return np.concatenate([chosen, tied])
+
+
 def _best_complete(losses: np.ndarray, numbers: np.ndarray, n_below: int) -> np.ndarray:
     """Positions of the ``n_below`` best points of ``losses`` (shape (n, n_objectives))."""
     n = len(losses)
@@ -42,8 +59,7 @@ def _best_complete(losses: np.ndarray, numbers: np.ndarray, n_below: int) -> np.
     if n_below <= 0:
         return np.zeros(0, dtype=np.intp)
     if losses.shape[1] == 1:
-        # Ties go to the earlier trial.
-        return np.lexsort((numbers, losses[:, 0]))[:n_below]
+        return _best_single(losses[:, 0], numbers, n_below)
     ranks = _fast_non_domination_rank(losses, n_below=n_below)
     counts = np.bincount(ranks)
     filled = np.cumsum(counts)
@@ -99,6 +115,13 @@ def split_rows(
     is_good[good] = True
     bad = np.flatnonzero(finished & ~is_good)
     good = np.sort(good)
-    return good[np.argsort(numbers[good], kind="stable")], bad[
-        np.argsort(numbers[bad], kind="stable")
-    ]
+    return _by_number(good, numbers), _by_number(bad, numbers)
+
+
+def _by_number(rows: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """``rows`` (increasing) reordered by trial number; usually they already are, since a
+    history holds trials in the order they finished."""
+    selected = numbers[rows]
+    if (selected[1:] > selected[:-1]).all():
+        return rows
+    return rows[np.argsort(selected, kind="stable")]

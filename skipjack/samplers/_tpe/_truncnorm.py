@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["log_gauss_mass", "log_gauss_mass_fast", "logpdf", "sample"]
+__all__ = ["log_gauss_mass", "log_gauss_mass_fast", "logpdf", "ndtr", "sample"]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LN2 = math.log(2.0)
@@ -34,6 +34,12 @@ def _scipy_special() -> Any:
 
         _special = scipy.special
     return _special
+
+
+def ndtr(x: np.ndarray) -> np.ndarray:
+    """The standard normal CDF, elementwise."""
+    result: np.ndarray = _scipy_special().ndtr(x)
+    return result
 
 
 def _log1mexp(x: np.ndarray) -> np.ndarray:
