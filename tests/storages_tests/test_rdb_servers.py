@@ -103,7 +103,8 @@ def test_server_database_gets_optuna_enum_types(
 @pytest.mark.parametrize("fixture", ["postgres_url", "mysql_url"])
 def test_storage_survives_a_killed_connection(fixture: str, request: pytest.FixtureRequest) -> None:
     """The server drops our pooled connection (as after a restart or an idle timeout): the next
-    call still works, thanks to pre-ping and the retry on invalidated connections."""
+    call still works, thanks to the retry on invalidated connections (the ping happens only
+    after a connection has idled)."""
     storage = RDBStorage(request.getfixturevalue(fixture))
     study_id = storage.create_new_study([1], f"kill-{uuid.uuid4().hex}")  # type: ignore[list-item]
     with storage.engine.connect() as conn:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
 from skipjack import logging
+from skipjack.storages._rdb import _pg
 from skipjack.storages._rdb import _schema as s
 
 _logger = logging.get_logger(__name__)
@@ -30,6 +31,14 @@ T = TypeVar("T")
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _SQLITE_RETRY_SECONDS = 120.0
 _SERVER_RETRIES = 8
+# A pooled server connection idle for longer than this is pinged before reuse. Pinging on every
+# checkout (pool_pre_ping) would add a round trip to every transaction; a connection that dies
+# within this window fails on its first statement, which the transaction retry handles.
+_IDLE_PING_SECONDS = 5.0
+_LAST_USED = "skipjack_last_used"
+# PostgreSQL through drivers other than psycopg 3: a transaction that only writes a running
+# trial's data skips waiting for the WAL flush (see _pg.py for the psycopg 3 way).
+ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
 
 
 def normalize_url(url: str) -> str:
@@ -61,7 +70,8 @@ def _importable(module: str) -> bool:
 
 def create_engine(url: str, engine_kwargs: dict[str, Any]) -> Engine:
     """Create the engine: SQLite gets WAL, a busy timeout and explicit BEGIN statements (BEGIN
-    IMMEDIATE for writes); servers get ``pool_pre_ping`` unless the caller chose otherwise."""
+    IMMEDIATE for writes); servers get a ping for connections that sat idle in the pool, unless
+    the caller chose ``pool_pre_ping`` (a ping on every checkout)."""
     kwargs = dict(engine_kwargs)
     parsed = sqlalchemy.engine.make_url(url)
     is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -73,8 +83,6 @@ def create_engine(url: str, engine_kwargs: dict[str, Any]) -> Engine:
             connect_args.setdefault("check_same_thread", False)
             kwargs.setdefault("poolclass", StaticPool)
         kwargs["connect_args"] = connect_args
-    else:
-        kwargs.setdefault("pool_pre_ping", True)
     try:
         engine = sqlalchemy.create_engine(url, **kwargs)
     except ImportError as error:
@@ -84,7 +92,29 @@ def create_engine(url: str, engine_kwargs: dict[str, Any]) -> Engine:
         ) from error
     if is_sqlite:
         _configure_sqlite(engine, wal=not in_memory)
+    elif not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection on checkout only when it has been idle for a while; a failed
+    ping makes the pool replace the connection."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get(_LAST_USED)
+        if last is None or time.monotonic() - last < _IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(f"Ping of an idle connection failed: {error}") from error
 
 
 def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
@@ -96,6 +126,9 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
         if wal:
+            # Readers never block the writer. With synchronous=NORMAL a commit survives a crash
+            # of the process (not of the machine) and the file is never corrupted; only a
+            # checkpoint waits for the disk.
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
@@ -103,7 +136,13 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get("skipjack_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+        # Straight to the driver: this runs before every transaction, and SQLAlchemy's
+        # statement machinery would cost more than SQLite takes to begin.
+        try:
+            connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+        except engine.dialect.loaded_dbapi.OperationalError as error:
+            raise exc.OperationalError(statement, None, error) from error
 
 
 def _is_transient(error: exc.DBAPIError, dialect: str) -> bool:
@@ -131,26 +170,56 @@ class Database:
         self.dialect = engine.dialect.name
         # One shared connection (sqlite:///:memory:) carries one transaction at a time.
         self._serial = threading.RLock() if isinstance(engine.pool, StaticPool) else None
+        self._pg: Engine | None = _pg.own_engine(engine) if _pg.applies_to(engine) else None
 
     @contextlib.contextmanager
-    def _transaction(self, write: bool) -> Iterator[Connection]:
+    def _transaction(
+        self, write: bool, durable: bool, single_write: bool, study_lock: int | None
+    ) -> Iterator[Connection]:
+        if self._pg is not None:
+            with _pg.transaction(
+                self._pg,
+                write=write,
+                durable=durable,
+                single_write=single_write,
+                study_lock=study_lock,
+            ) as conn:
+                yield conn
+            return
         options = {"skipjack_write": True} if write else {}
         with self._serial or contextlib.nullcontext():
             with self.engine.connect().execution_options(**options) as conn:
                 with conn.begin():
+                    if write and not durable and self.dialect == "postgresql":
+                        conn.exec_driver_sql(ASYNC_COMMIT)
                     yield conn
 
-    def run(self, body: Callable[[Connection], T], *, write: bool = True) -> T:
+    def run(
+        self,
+        body: Callable[[Connection], T],
+        *,
+        write: bool = True,
+        durable: bool = True,
+        single_write: bool = False,
+        study_lock: int | None = None,
+    ) -> T:
         """Run ``body(connection)`` in one transaction, retrying the whole transaction with
         jittered exponential backoff when the database reports contention or a dropped
-        connection. Other errors (including IntegrityError) propagate at once."""
+        connection. Other errors (including IntegrityError) propagate at once.
+
+        ``durable=False`` marks a write that only touches a running trial: it is atomic and
+        visible to others at once, but on PostgreSQL its commit does not wait for the disk.
+        ``single_write=True`` promises that the body makes at most one write statement, which
+        is atomic by itself, so such a write may run without BEGIN/COMMIT (see _pg.py).
+        ``study_lock`` names the study whose row lock the body takes (with
+        ``_sql.serialize_study``); PostgreSQL then takes it in the same round trip as BEGIN."""
         deadline = time.monotonic() + _SQLITE_RETRY_SECONDS
         delay = 0.005
         attempt = 0
         while True:
             attempt += 1
             try:
-                with self._transaction(write) as conn:
+                with self._transaction(write, durable, single_write, study_lock) as conn:
                     return body(conn)
             except exc.IntegrityError:
                 raise

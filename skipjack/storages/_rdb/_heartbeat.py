@@ -70,7 +70,9 @@ class HeartbeatOps:
             if conn.execute(_BEAT, {"tid": trial_id}).rowcount == 0:
                 conn.execute(_FIRST_BEAT, {"trial_id": trial_id})
 
-        self._db.run(body)
+        # A running trial's data: losing the last beat in a server crash only makes the trial
+        # look idle a moment longer.
+        self._db.run(body, durable=False)
 
     def _grace_seconds(self) -> float:
         if self.grace_period is not None:

@@ -8,15 +8,19 @@ import datetime
 import json
 from typing import Any
 
+from sqlalchemy import Integer
 from sqlalchemy import Table
 from sqlalchemy import and_
 from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from skipjack.distributions import BaseDistribution
 from skipjack.distributions import json_to_distribution
 from skipjack.storages._rdb import _schema as s
+from skipjack.storages._rdb._pg import LOCKED_STUDY
 from skipjack.trial._frozen import FrozenTrial
 from skipjack.trial._state import TrialState
 
@@ -25,6 +29,12 @@ _CHUNK = 500
 
 FINISHED_NAMES = ("COMPLETE", "PRUNED", "FAIL")
 UNFINISHED_NAMES = ("RUNNING", "WAITING")
+
+
+def state_in(names: Sequence[str]) -> Any:
+    """``trials.state IN (names)`` written as equalities: a literal IN list becomes an
+    expanding parameter that SQLAlchemy re-renders on every execution."""
+    return or_(*(s.trials.c.state == name for name in names))
 
 
 # ---- datetimes: naive UTC in the database, naive local time in FrozenTrial --------------------
@@ -107,12 +117,15 @@ def upsert(conn: Connection, table: Table, keys: dict[str, Any], values: dict[st
 _STUDY_Q = select(s.studies.c.study_id).where(s.studies.c.study_id == bindparam("study_id"))
 _STUDY_LOCK_Q = _STUDY_Q.with_for_update()
 _f = s.skipjack_trial_finish
-_LAST_SEQ_Q = (
-    select(_f.c.seq)
-    .where(_f.c.study_id == bindparam("study_id"))
-    .order_by(_f.c.seq.desc())
-    .limit(1)
-    .with_for_update()
+# The next finish sequence number, computed by the INSERT itself; correct only with the study
+# row locked (the statement then sees every finish committed before the lock was granted).
+_RECORD_FINISH = _f.insert().from_select(
+    ["study_id", "seq", "trial_id"],
+    select(
+        bindparam("study_id", type_=Integer),
+        func.coalesce(func.max(_f.c.seq), 0) + 1,
+        bindparam("trial_id", type_=Integer),
+    ).where(_f.c.study_id == bindparam("study_id", type_=Integer)),
 )
 
 
@@ -123,6 +136,69 @@ def lock_study(conn: Connection, study_id: int) -> None:
         raise KeyError(f"No study with study_id {study_id} exists.")
 
 
+def serialize_study(conn: Connection, study_id: int) -> None:
+    """Make this transaction the study's only writer until it ends: the study row's lock on
+    servers (unless the transaction began with it, see ``Database.run``); nothing on SQLite,
+    whose BEGIN IMMEDIATE already holds the database's write lock. KeyError if the study
+    does not exist (when checked here)."""
+    if conn.dialect.name == "sqlite":
+        return
+    if conn.get_execution_options().get(LOCKED_STUDY) == study_id:
+        return
+    lock_study(conn, study_id)
+
+
+_t0 = s.trials
+# Optuna numbers a trial by counting the study's trials with a smaller id. With the study
+# locked every trial of it has a smaller id, and numbers are dense, so the newest trial's
+# number + 1 is that count at a cost that does not grow with the study (the count is the
+# fallback for a newest trial without a number).
+_NEXT_NUMBER = func.coalesce(
+    select(_t0.c.number + 1)
+    .where(_t0.c.study_id == bindparam("study_id"))
+    .order_by(_t0.c.trial_id.desc())
+    .limit(1)
+    .scalar_subquery(),
+    select(func.count())
+    .select_from(_t0)
+    .where(_t0.c.study_id == bindparam("study_id"))
+    .scalar_subquery(),
+)
+_NEXT_NUMBER_Q = select(_NEXT_NUMBER).where(s.studies.c.study_id == bindparam("study_id"))
+_TRIAL_COLUMNS = ("state", "datetime_start", "datetime_complete")
+# One statement that numbers and inserts the trial, for dialects with INSERT ... RETURNING.
+_INSERT_TRIAL = (
+    _t0.insert()
+    .from_select(
+        ["study_id", "number", *_TRIAL_COLUMNS],
+        select(
+            s.studies.c.study_id,
+            _NEXT_NUMBER,
+            *(bindparam(c, type_=_t0.c[c].type) for c in _TRIAL_COLUMNS),
+        ).where(s.studies.c.study_id == bindparam("study_id")),
+    )
+    .returning(_t0.c.trial_id, _t0.c.number)
+)
+
+
+def insert_trial(conn: Connection, study_id: int, row: dict[str, Any]) -> tuple[int, int]:
+    """Insert a trial of a study (``row``: state, datetime_start, datetime_complete) with
+    the next number; (trial id, number). Call with the study locked (:func:`serialize_study`);
+    KeyError if there is no such study."""
+    bind = {**row, "study_id": study_id}
+    if conn.dialect.name in ("postgresql", "sqlite"):
+        inserted = conn.execute(_INSERT_TRIAL, bind).first()
+        if inserted is None:
+            raise KeyError(f"No study with study_id {study_id} exists.")
+        return int(inserted[0]), int(inserted[1])
+    number = conn.execute(_NEXT_NUMBER_Q, bind).scalar()
+    if number is None:
+        raise KeyError(f"No study with study_id {study_id} exists.")
+    key = conn.execute(_t0.insert(), {**bind, "number": number}).inserted_primary_key
+    assert key is not None
+    return int(key[0]), int(number)
+
+
 def require_study(conn: Connection, study_id: int) -> None:
     """KeyError unless the study exists."""
     if conn.execute(_STUDY_Q, {"study_id": study_id}).first() is None:
@@ -130,16 +206,10 @@ def require_study(conn: Connection, study_id: int) -> None:
 
 
 def record_finish(conn: Connection, study_id: int, trial_ids: Iterable[int]) -> None:
-    """Append trials to the study's finish order. Call with the study row locked, so that
-    sequence numbers are dense and become visible in order."""
-    last = conn.execute(_LAST_SEQ_Q, {"study_id": study_id}).scalar()
-    seq = 0 if last is None else int(last)
-    rows = []
+    """Append trials to the study's finish order. Call with the study row locked (on SQLite,
+    in a write transaction), so that sequence numbers are dense and become visible in order."""
     for trial_id in trial_ids:
-        seq += 1
-        rows.append({"study_id": study_id, "seq": seq, "trial_id": trial_id})
-    if rows:
-        conn.execute(_f.insert(), rows)
+        conn.execute(_RECORD_FINISH, {"study_id": study_id, "trial_id": trial_id})
 
 
 _DELETE_VALUES = s.trial_values.delete().where(
@@ -150,15 +220,22 @@ _DELETE_VALUES = s.trial_values.delete().where(
 
 def set_values(conn: Connection, trial_id: int, values: Sequence[float]) -> None:
     """Write a trial's objective values (replacing those of the same objectives)."""
-    conn.execute(_DELETE_VALUES, {"trial_id": trial_id, "n": len(values)})
     rows = []
     for objective, value in enumerate(values):
         stored, kind = s.value_to_stored(value)
         rows.append(
             {"trial_id": trial_id, "objective": objective, "value": stored, "value_type": kind}
         )
-    if rows:
-        conn.execute(s.trial_values.insert(), rows)
+    if not rows:
+        return
+    stmt = _upsert_statement(
+        conn.dialect.name, s.trial_values, ("trial_id", "objective"), ("value", "value_type")
+    )
+    if stmt is not None:
+        conn.execute(stmt, rows)
+        return
+    conn.execute(_DELETE_VALUES, {"trial_id": trial_id, "n": len(values)})
+    conn.execute(s.trial_values.insert(), rows)
 
 
 def set_intermediate(conn: Connection, trial_id: int, step: int, value: float) -> None:

@@ -108,6 +108,7 @@ class RDBStorage(StudyOps, TrialWriteOps, TrialReadOps, HeartbeatOps, BaseStorag
         self._finished_by_id: dict[int, FrozenTrial] = {}
         self._owned: dict[int, FrozenTrial] = {}
         self._study_of: dict[int, int] = {}
+        self._live_floors: dict[int, tuple[int, int]] = {}
         self._directions: dict[int, list[StudyDirection]] = {}
         self._first_distributions: dict[tuple[int, str], BaseDistribution] = {}
         _engine.initialize_schema(
@@ -140,6 +141,7 @@ class RDBStorage(StudyOps, TrialWriteOps, TrialReadOps, HeartbeatOps, BaseStorag
                 for trial_id in cache.ids:
                     self._finished_by_id.pop(trial_id, None)
             self._directions.pop(study_id, None)
+            self._live_floors.pop(study_id, None)
             for trial_id in [t for t, sid in self._study_of.items() if sid == study_id]:
                 del self._study_of[trial_id]
                 self._owned.pop(trial_id, None)

@@ -33,7 +33,7 @@ _SCAN_Q = select(_t.c.trial_id, _t.c.state).where(
     _t.c.study_id == bindparam("study_id"),
     _t.c.trial_id >= bindparam("floor"),
     or_(
-        _t.c.state.in_(_sql.UNFINISHED_NAMES),
+        _sql.state_in(_sql.UNFINISHED_NAMES),
         ~exists().where(_f.c.trial_id == _t.c.trial_id),
     ),
 )
@@ -45,6 +45,16 @@ _NEW_FINISH_Q = (
 _MAX_ID_Q = select(func.max(_t.c.trial_id)).where(
     _t.c.study_id == bindparam("study_id"), _t.c.trial_id >= bindparam("floor")
 )
+# A study's unfinished trials from a floor up, plus its newest trial (whatever its state), so
+# that one statement tells both which trials are live and how far the floor may move.
+_LIVE_Q = select(_t.c.trial_id, _t.c.state).where(
+    _t.c.study_id == bindparam("study_id"),
+    _t.c.trial_id >= bindparam("floor"),
+    or_(
+        _sql.state_in(_sql.UNFINISHED_NAMES),
+        _t.c.trial_id == _MAX_ID_Q.scalar_subquery(),
+    ),
+)
 
 
 class TrialReadOps:
@@ -55,6 +65,8 @@ class TrialReadOps:
     _finished: dict[int, FinishedTrials]
     _finished_by_id: dict[int, FrozenTrial]
     _owned: dict[int, FrozenTrial]
+    # Study id -> (floor, reads): every trial of the study with a smaller id is finished.
+    _live_floors: dict[int, tuple[int, int]]
 
     def get_study_directions(self, study_id: int) -> list[StudyDirection]:
         raise NotImplementedError
@@ -74,8 +86,10 @@ class TrialReadOps:
 
         def scan(conn: Connection) -> tuple[list[tuple[int, str]], int | None]:
             bind = {"study_id": study_id, "floor": floor}
-            rows = [(int(i), str(st)) for i, st in conn.execute(_SCAN_Q, bind)]
+            # The top id first: a trial that commits between the two statements then lies
+            # above it, so the floor computed below cannot pass over it.
             top = conn.execute(_MAX_ID_Q, bind).scalar()
+            rows = [(int(i), str(st)) for i, st in conn.execute(_SCAN_Q, bind)]
             if top is None and not rows:
                 _sql.require_study(conn, study_id)
             return rows, top
@@ -154,22 +168,32 @@ class TrialReadOps:
         return copy.deepcopy(trials) if deepcopy else trials
 
     def _unfinished_ids(self, study_id: int, wanted: list[TrialState]) -> list[int]:
-        t = s.trials
-        cache = self._finished.get(study_id)
-        floor = 0 if cache is None else cache.floor  # every trial below it is finished
-        query = select(t.c.trial_id).where(
-            t.c.study_id == study_id,
-            t.c.trial_id >= floor,
-            t.c.state.in_([x.name for x in wanted]),
-        )
+        """Ids of the study's trials in the ``wanted`` unfinished states. Reads only from a
+        per-study floor below which every trial is known to be finished, so the cost does
+        not grow with the study; KeyError for an unknown study."""
+        with self._cache_lock:
+            floor, calls = self._live_floors.get(study_id, (0, 0))
+            cache = self._finished.get(study_id)
+            if cache is not None:
+                floor = max(floor, cache.floor)
+            calls += 1
+            if self._db.dialect != "sqlite" and calls % _FULL_SCAN_EVERY == 0:
+                floor = 0  # as in _sync: catch a trial whose id committed out of order
+        bind = {"study_id": study_id, "floor": floor}
 
-        def body(conn: Connection) -> list[int]:
-            ids = [int(i) for i in conn.execute(query).scalars()]
-            if not ids:
+        def body(conn: Connection) -> list[tuple[int, str]]:
+            rows = [(int(i), str(st)) for i, st in conn.execute(_LIVE_Q, bind)]
+            if not rows:
                 _sql.require_study(conn, study_id)
-            return ids
+            return rows
 
-        return self._db.run(body, write=False)
+        rows = self._db.run(body, write=False)
+        live = [(i, st) for i, st in rows if st in _sql.UNFINISHED_NAMES]
+        top = max((i for i, _ in rows), default=floor - 1)
+        with self._cache_lock:
+            self._live_floors[study_id] = (min([i for i, _ in live] + [top + 1]), calls)
+        names = {x.name for x in wanted}
+        return [i for i, st in live if st in names]
 
     def get_finished_trials_since(
         self, study_id: int, watermark: int

@@ -9,18 +9,20 @@ import datetime
 import json
 import threading
 from typing import Any
+from typing import NoReturn
 
 from sqlalchemy import Table
 from sqlalchemy import bindparam
 from sqlalchemy import exc
-from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from skipjack.distributions import BaseDistribution
 from skipjack.distributions import check_distribution_compatibility
 from skipjack.distributions import distribution_to_json
+from skipjack.exceptions import StorageInternalError
 from skipjack.exceptions import UpdateFinishedTrialError
+from skipjack.storages._rdb import _guarded
 from skipjack.storages._rdb import _schema as s
 from skipjack.storages._rdb import _sql
 from skipjack.storages._rdb._engine import Database
@@ -58,32 +60,34 @@ _TRIAL_Q = select(_t.c.study_id, _t.c.state, _t.c.number).where(
     _t.c.trial_id == bindparam("trial_id")
 )
 _TRIAL_LOCK_Q = _TRIAL_Q.with_for_update()
-_COUNT_BEFORE_Q = (
-    select(func.count())
-    .select_from(_t)
-    .where(_t.c.study_id == bindparam("study_id"), _t.c.trial_id < bindparam("trial_id"))
-)
-_SET_NUMBER = (
-    _t.update()
-    .where(_t.c.trial_id == bindparam("tid"))
-    .values(number=bindparam("number"), state=bindparam("state"))
-)
 _DELETE_FINISH = s.skipjack_trial_finish.delete().where(
     s.skipjack_trial_finish.c.trial_id == bindparam("trial_id")
 )
-_STATE_UPDATES: dict[tuple[str, ...], Any] = {}
+_STATE_UPDATES: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
 
 
-def _state_update(columns: tuple[str, ...]) -> Any:
-    stmt = _STATE_UPDATES.get(columns)
+def _state_update(columns: tuple[str, ...], allowed: tuple[str, ...]) -> Any:
+    """UPDATE of ``columns`` that applies only while the trial's state is in ``allowed``."""
+    stmt = _STATE_UPDATES.get((columns, allowed))
     if stmt is None:
         stmt = (
             _t.update()
-            .where(_t.c.trial_id == bindparam("tid"), _t.c.state == bindparam("current"))
+            .where(_t.c.trial_id == bindparam("tid"), _sql.state_in(allowed))
             .values({c: bindparam(c) for c in columns})
         )
-        _STATE_UPDATES[columns] = stmt
+        _STATE_UPDATES[(columns, allowed)] = stmt
     return stmt
+
+
+_STUDY_OF_Q = select(_t.c.study_id).where(_t.c.trial_id == bindparam("trial_id"))
+_PARAM_COLUMNS = ("param_name", "param_value", "distribution_json")
+_INTERMEDIATE_COLUMNS = ("intermediate_value", "intermediate_value_type")
+
+
+def _refuse(conn: Connection, trial_id: int) -> NoReturn:
+    """Raise the error for a guarded write that found no unfinished trial."""
+    _updatable(conn, trial_id)
+    raise StorageInternalError(f"Trial {trial_id} changed state while being written; retry.")
 
 
 def _updatable(conn: Connection, trial_id: int, *, lock: bool = False) -> tuple[int, str]:
@@ -99,7 +103,12 @@ def _updatable(conn: Connection, trial_id: int, *, lock: bool = False) -> tuple[
 
 
 class TrialWriteOps:
-    """Trial write methods of RDBStorage (mixed into it)."""
+    """Trial write methods of RDBStorage (mixed into it).
+
+    Writes that touch only a running trial (creating it, its params, intermediate values and
+    attributes) commit without waiting for the disk where the database allows it; a write that
+    finishes a trial, or creates an already finished one, is durable (see ``Database.run``).
+    """
 
     _db: Database
     # (study id, param name) -> the first distribution the study stored for it.
@@ -111,6 +120,7 @@ class TrialWriteOps:
     _owned: dict[int, FrozenTrial]
     # Finished trials whose final form this object wrote itself, until the cache adopts them.
     _finished_by_id: dict[int, FrozenTrial]
+    # Trial id -> study id, for the trials this object has created or written.
     _study_of: dict[int, int]
 
     def _edit_owned(self, trial_id: int, change: Callable[[FrozenTrial], None]) -> None:
@@ -139,6 +149,18 @@ class TrialWriteOps:
         with self._cache_lock:
             self._owned.pop(trial_id, None)
 
+    def _study_of_trial(self, conn: Connection, trial_id: int) -> int:
+        """The study id of a trial (remembered; a trial never moves)."""
+        study_id = self._study_of.get(trial_id)
+        if study_id is None:
+            found = conn.execute(_STUDY_OF_Q, {"trial_id": trial_id}).scalar()
+            if found is None:
+                raise KeyError(f"No trial with trial_id {trial_id} exists.")
+            study_id = int(found)
+            with self._cache_lock:
+                self._study_of[trial_id] = study_id
+        return study_id
+
     def create_new_trial(self, study_id: int, template_trial: FrozenTrial | None = None) -> int:
         """Create a RUNNING trial, or a copy of ``template_trial`` with its state, in one
         transaction holding the study's row lock (so numbers are dense)."""
@@ -147,39 +169,31 @@ class TrialWriteOps:
                 check_name("param_name", name)
             for key in (*template_trial.user_attrs, *template_trial.system_attrs):
                 check_name("key", key)
-
         dialect = self._db.dialect
+        state = TrialState.RUNNING if template_trial is None else template_trial.state
         created: list[Any] = []
 
         def body(conn: Connection) -> int:
-            _sql.lock_study(conn, study_id)
-            t = s.trials
-            start = _now(dialect) if template_trial is None else template_trial.datetime_start
-            row: dict[str, Any] = {
-                "study_id": study_id,
-                "number": None,
-                "state": "RUNNING",
-                "datetime_start": start if template_trial is None else _sql.to_db_datetime(start),
-            }
+            _sql.serialize_study(conn, study_id)
+            start: datetime.datetime | None = _now(dialect)
+            complete: datetime.datetime | None = None
             if template_trial is not None:
-                row["datetime_complete"] = _sql.to_db_datetime(template_trial.datetime_complete)
-            key = conn.execute(t.insert(), row).inserted_primary_key
-            assert key is not None
-            trial_id = int(key[0])
-            state = TrialState.RUNNING
+                start = _sql.to_db_datetime(template_trial.datetime_start)
+                complete = _sql.to_db_datetime(template_trial.datetime_complete)
+            row = {"state": state.name, "datetime_start": start, "datetime_complete": complete}
+            trial_id, number = _sql.insert_trial(conn, study_id, row)
+            if dialect != "postgresql":  # SQLite and MySQL may reuse the id of a deleted trial
+                conn.execute(_DELETE_FINISH, {"trial_id": trial_id})
             if template_trial is not None:
                 self._copy_template(conn, study_id, trial_id, template_trial)
-                state = template_trial.state
-            ids = {"study_id": study_id, "trial_id": trial_id}
-            number = conn.execute(_COUNT_BEFORE_Q, ids).scalar_one()
-            conn.execute(_SET_NUMBER, {"tid": trial_id, "number": number, "state": state.name})
-            conn.execute(_DELETE_FINISH, ids)  # left behind for a reused id
             if state.is_finished():
                 _sql.record_finish(conn, study_id, [trial_id])
             created[:] = [number, start]
             return trial_id
 
-        trial_id = self._db.run(body)
+        trial_id = self._db.run(body, durable=state.is_finished(), study_lock=study_id)
+        with self._cache_lock:
+            self._study_of[trial_id] = study_id
         if template_trial is None:
             number, start = created
             trial = FrozenTrial(
@@ -197,7 +211,6 @@ class TrialWriteOps:
             )
             with self._cache_lock:
                 self._owned[trial_id] = trial
-                self._study_of[trial_id] = study_id
         return trial_id
 
     def _copy_template(
@@ -207,7 +220,18 @@ class TrialWriteOps:
             _sql.set_values(conn, trial_id, template.values)
         for name, value in template.params.items():
             dist = template.distributions[name]
-            self._insert_param(conn, study_id, trial_id, name, dist.to_internal_repr(value), dist)
+            first = self._first_distribution(conn, study_id, name)
+            if first is not None:
+                check_distribution_compatibility(first, dist)
+            conn.execute(
+                s.trial_params.insert(),
+                {
+                    "trial_id": trial_id,
+                    "param_name": name,
+                    "param_value": float(dist.to_internal_repr(value)),
+                    "distribution_json": distribution_to_json(dist),
+                },
+            )
         for table, attrs in (
             (s.trial_user_attributes, template.user_attrs),
             (s.trial_system_attributes, template.system_attrs),
@@ -232,31 +256,17 @@ class TrialWriteOps:
         if rows:
             conn.execute(s.trial_intermediate_values.insert(), rows)
 
-    def _insert_param(
-        self,
-        conn: Connection,
-        study_id: int,
-        trial_id: int,
-        name: str,
-        value: float,
-        dist: BaseDistribution,
-    ) -> None:
+    def _first_distribution(
+        self, conn: Connection, study_id: int, name: str
+    ) -> BaseDistribution | None:
+        """The study's first stored distribution of ``name`` (remembered once found: the
+        first row of a name stays the first)."""
         first = self._first_distributions.get((study_id, name))
         if first is None:
             first = _sql.first_distribution(conn, study_id, name)
             if first is not None:
                 self._first_distributions[(study_id, name)] = first
-        if first is not None:
-            check_distribution_compatibility(first, dist)
-        conn.execute(
-            s.trial_params.insert(),
-            {
-                "trial_id": trial_id,
-                "param_name": name,
-                "param_value": float(value),
-                "distribution_json": distribution_to_json(dist),
-            },
-        )
+        return first
 
     def set_trial_param(
         self,
@@ -268,15 +278,24 @@ class TrialWriteOps:
         """Record a parameter after checking it against the study's first distribution of
         that name. Setting a name the trial already has is ignored, as in Optuna."""
         check_name("param_name", param_name)
+        row = {
+            "trial_id": trial_id,
+            "param_name": param_name,
+            "param_value": float(param_value_internal),
+            "distribution_json": distribution_to_json(distribution),
+        }
+        stmt = _guarded.statement(self._db.dialect, s.trial_params, (), _PARAM_COLUMNS)
 
         def body(conn: Connection) -> None:
-            study_id, _ = _updatable(conn, trial_id)
-            self._insert_param(
-                conn, study_id, trial_id, param_name, param_value_internal, distribution
-            )
+            study_id = self._study_of_trial(conn, trial_id)
+            first = self._first_distribution(conn, study_id, param_name)
+            if first is not None:
+                check_distribution_compatibility(first, distribution)
+            if not _guarded.write(conn, stmt, row):
+                _refuse(conn, trial_id)
 
         try:
-            self._db.run(body)
+            self._db.run(body, durable=False, single_write=True)
         except exc.IntegrityError:
             return
         except Exception:
@@ -296,31 +315,31 @@ class TrialWriteOps:
         """Change a trial's state (and values). WAITING->RUNNING happens only if the trial is
         still WAITING; the loser of that race gets False and changes nothing."""
         state = TrialState(state)
+        allowed = ("WAITING",) if state == TrialState.RUNNING else _sql.UNFINISHED_NAMES
 
         def body(conn: Connection) -> bool:
-            study_id, current = _updatable(conn, trial_id, lock=True)
-            if state == TrialState.RUNNING and current != "WAITING":
-                return False
             update: dict[str, Any] = {"state": state.name}
             if state == TrialState.RUNNING:
                 update["datetime_start"] = _now(self._db.dialect)
             if state.is_finished():
                 update["datetime_complete"] = _now(self._db.dialect)
+            stmt = _state_update(tuple(update), allowed)
+            if conn.execute(stmt, {**update, "tid": trial_id}).rowcount != 1:
+                _updatable(conn, trial_id)  # KeyError or UpdateFinishedTrialError
+                return False  # started by another worker first
+            study_id = self._study_of_trial(conn, trial_id)
             written[:] = [update, study_id]
-            stmt = _state_update(tuple(update))
-            changed = conn.execute(stmt, {**update, "tid": trial_id, "current": current}).rowcount
-            if changed != 1:
-                return False
             if values is not None:
                 _sql.set_values(conn, trial_id, values)
             if state.is_finished():
-                _sql.lock_study(conn, study_id)
+                _sql.serialize_study(conn, study_id)
                 _sql.record_finish(conn, study_id, [trial_id])
             return True
 
         written: list[Any] = []
+        known_study = self._study_of.get(trial_id) if state.is_finished() else None
         try:
-            changed = self._db.run(body)
+            changed = self._db.run(body, durable=state.is_finished(), study_lock=known_study)
         except Exception:
             self._disown(trial_id)
             raise
@@ -348,13 +367,25 @@ class TrialWriteOps:
         self, trial_id: int, step: int, intermediate_value: float
     ) -> None:
         """Record (or overwrite) the intermediate value at ``step``."""
+        stored, kind = s.intermediate_to_stored(intermediate_value)
+        table = s.trial_intermediate_values
+        stmt = _guarded.statement(self._db.dialect, table, ("step",), _INTERMEDIATE_COLUMNS)
+        row = {
+            "trial_id": trial_id,
+            "step": step,
+            "intermediate_value": stored,
+            "intermediate_value_type": kind,
+        }
 
         def body(conn: Connection) -> None:
-            _updatable(conn, trial_id)
-            _sql.set_intermediate(conn, trial_id, step, intermediate_value)
+            if stmt is None:
+                _updatable(conn, trial_id)
+                _sql.set_intermediate(conn, trial_id, step, intermediate_value)
+            elif not _guarded.write(conn, stmt, row):
+                _refuse(conn, trial_id)
 
         try:
-            self._db.run(body)
+            self._db.run(body, durable=False, single_write=True)
         except Exception:
             self._disown(trial_id)
             raise
@@ -367,13 +398,18 @@ class TrialWriteOps:
     def _set_trial_attr(self, table: Table, trial_id: int, key: str, value: Any) -> None:
         check_name("key", key)
         text = json.dumps(value)
+        stmt = _guarded.statement(self._db.dialect, table, ("key",), ("value_json",))
+        row = {"trial_id": trial_id, "key": key, "value_json": text}
 
         def body(conn: Connection) -> None:
-            _updatable(conn, trial_id)
-            _sql.upsert(conn, table, {"trial_id": trial_id, "key": key}, {"value_json": text})
+            if stmt is None:
+                _updatable(conn, trial_id)
+                _sql.upsert(conn, table, {"trial_id": trial_id, "key": key}, {"value_json": text})
+            elif not _guarded.write(conn, stmt, row):
+                _refuse(conn, trial_id)
 
         try:
-            self._db.run(body)
+            self._db.run(body, durable=False, single_write=True)
         except Exception:
             self._disown(trial_id)
             raise
