@@ -60,6 +60,12 @@ class LogEI:
         """Values at the rows of ``x``."""
         return self.value_and_grad(x, with_grad=False)[0]
 
+    def length_scales(self) -> np.ndarray:
+        """Length scales ℓ_d = λ_d^-½ of the objective GP (of the first constraint GP when
+        there is no objective GP): the natural unit of each coordinate."""
+        gpr = self._gpr if self._gpr is not None else self._constraints[0][0]
+        return np.asarray(1.0 / np.sqrt(gpr.inv_sq_lengthscales))
+
     def value_and_grad(
         self, x: np.ndarray, with_grad: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
