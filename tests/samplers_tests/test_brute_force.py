@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections import Counter
-import importlib.util
 import multiprocessing
 import os
 from pathlib import Path
@@ -25,6 +24,9 @@ from skipjack.storages.journal import JournalFileBackend
 from skipjack.trial import TrialState
 from tests.conftest import REDIS_URL
 from tests.conftest import unavailable_service
+from tests.storages_tests.rdb_servers import MYSQL_URL
+from tests.storages_tests.rdb_servers import POSTGRES_URL
+from tests.storages_tests.rdb_servers import server_database
 
 skipjack.logging.set_verbosity(skipjack.logging.WARNING)
 
@@ -233,9 +235,8 @@ def test_processes_evaluate_each_combination_exactly_once(kind: str, tmp_path: P
 
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 def test_processes_on_database_servers(backend: str) -> None:
-    servers = _load_rdb_servers()
-    base = servers.POSTGRES_URL if backend == "postgresql" else servers.MYSQL_URL
-    with servers.server_database(base) as url:
+    base = POSTGRES_URL if backend == "postgresql" else MYSQL_URL
+    with server_database(base) as url:
         _run_processes("rdb", url)
 
 
@@ -255,19 +256,6 @@ def test_processes_on_redis_journal() -> None:
         if keys:
             client.delete(*keys)
         client.close()
-
-
-def _load_rdb_servers() -> Any:
-    # The same loader as tests/storages_tests/test_rdb_multiprocess.py uses.
-    key = "_skipjack_tests_test_rdb_servers"
-    if key not in sys.modules:
-        path = Path(__file__).resolve().parent.parent / "storages_tests" / "test_rdb_servers.py"
-        spec = importlib.util.spec_from_file_location(key, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
 
 
 def test_retry_callback_takes_over_the_failed_combination() -> None:

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import datetime
-import importlib.util
 import multiprocessing
 import pathlib
 import sqlite3
-import sys
 import threading
-from types import ModuleType
 from typing import Any
 import uuid
 
@@ -34,23 +31,9 @@ from skipjack.storages._rdb import _engine
 from skipjack.study._study_direction import StudyDirection
 from skipjack.trial._frozen import FrozenTrial
 from skipjack.trial._state import TrialState
+from tests.storages_tests.rdb_servers import POSTGRES_URL
+from tests.storages_tests.rdb_servers import server_database
 
-
-def _load_helper(name: str) -> ModuleType:
-    key = f"_skipjack_tests_{name}"
-    if key not in sys.modules:
-        path = pathlib.Path(__file__).with_name(f"{name}.py")
-        spec = importlib.util.spec_from_file_location(key, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
-
-
-_servers = _load_helper("test_rdb_servers")
-postgres_url = _servers.postgres_url
-mysql_url = _servers.mysql_url
 _X = FloatDistribution(0.0, 1.0)
 
 
@@ -58,7 +41,7 @@ _X = FloatDistribution(0.0, 1.0)
 def durable_postgres_url() -> Iterator[str]:
     """A PostgreSQL database whose sessions keep the server's synchronous_commit (the shared
     test databases turn it off for speed, which would hide what these tests look at)."""
-    with _servers.server_database(_servers.POSTGRES_URL) as url:
+    with server_database(POSTGRES_URL) as url:
         parsed = sqlalchemy.engine.make_url(url)
         yield parsed.difference_update_query(["options"]).render_as_string(hide_password=False)
 

@@ -3,11 +3,8 @@ grow with the study."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import pathlib
-import sys
-from types import ModuleType
 from typing import Any
 import uuid
 
@@ -18,23 +15,6 @@ from skipjack.storages._rdb import RDBStorage
 from skipjack.storages._rdb import _sql
 from skipjack.study._study_direction import StudyDirection
 from skipjack.trial._state import TrialState
-
-
-def _load_helper(name: str) -> ModuleType:
-    key = f"_skipjack_tests_{name}"
-    if key not in sys.modules:
-        path = pathlib.Path(__file__).with_name(f"{name}.py")
-        spec = importlib.util.spec_from_file_location(key, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
-
-
-_servers = _load_helper("test_rdb_servers")
-postgres_url = _servers.postgres_url
-mysql_url = _servers.mysql_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 import datetime
-import importlib.util
 import pathlib
-import sys
-from types import ModuleType
 from typing import Any
 import uuid
 
@@ -20,23 +17,6 @@ from skipjack.storages._rdb import RDBStorage
 from skipjack.storages._rdb import _schema as s
 from skipjack.study._study_direction import StudyDirection
 from skipjack.trial._state import TrialState
-
-
-def _load_helper(name: str) -> ModuleType:
-    key = f"_skipjack_tests_{name}"
-    if key not in sys.modules:
-        path = pathlib.Path(__file__).with_name(f"{name}.py")
-        spec = importlib.util.spec_from_file_location(key, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
-
-
-_servers = _load_helper("test_rdb_servers")
-postgres_url = _servers.postgres_url
-mysql_url = _servers.mysql_url
 
 LONG_AGO = datetime.datetime(2000, 1, 1)
 

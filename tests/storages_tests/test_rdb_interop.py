@@ -4,10 +4,8 @@ identically in the other, on SQLite, PostgreSQL and MariaDB."""
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import math
 import pathlib
-import sys
 from types import ModuleType
 from typing import Any
 import uuid
@@ -17,23 +15,6 @@ import pytest
 
 import skipjack
 from skipjack.storages._rdb import RDBStorage
-
-
-def _load_helper(name: str) -> ModuleType:
-    key = f"_skipjack_tests_{name}"
-    if key not in sys.modules:
-        path = pathlib.Path(__file__).with_name(f"{name}.py")
-        spec = importlib.util.spec_from_file_location(key, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
-
-
-_servers = _load_helper("test_rdb_servers")
-postgres_url = _servers.postgres_url
-mysql_url = _servers.mysql_url
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

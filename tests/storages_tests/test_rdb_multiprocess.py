@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 import subprocess
 import sys
-from types import ModuleType
 import uuid
 
 import pytest
 
 from skipjack.storages._rdb import RDBStorage
 from skipjack.trial._state import TrialState
-
-
-def _load_helper(name: str) -> ModuleType:
-    key = f"_skipjack_tests_{name}"
-    if key not in sys.modules:
-        path = pathlib.Path(__file__).with_name(f"{name}.py")
-        spec = importlib.util.spec_from_file_location(key, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
-
-
-_servers = _load_helper("test_rdb_servers")
+from tests.storages_tests.rdb_servers import MYSQL_URL
+from tests.storages_tests.rdb_servers import POSTGRES_URL
+from tests.storages_tests.rdb_servers import server_database
 
 N_WORKERS = 8
 N_TRIALS = 25
@@ -101,8 +87,8 @@ def test_eight_processes_share_an_empty_database(backend: str, tmp_path: pathlib
         _run_workers(url, name)
         _check_study(url, name)
         return
-    base = _servers.POSTGRES_URL if backend == "postgresql" else _servers.MYSQL_URL
-    with _servers.server_database(base) as url:
+    base = POSTGRES_URL if backend == "postgresql" else MYSQL_URL
+    with server_database(base) as url:
         _run_workers(url, name)
         _check_study(url, name)
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
-import sys
-from types import ModuleType
 from typing import Any
 import uuid
 
@@ -15,21 +12,9 @@ import sqlalchemy
 
 from skipjack.storages._rdb import RDBStorage
 from skipjack.study._study_direction import StudyDirection
-
-
-def _load_helper(name: str) -> ModuleType:
-    key = f"_skipjack_tests_{name}"
-    if key not in sys.modules:
-        path = pathlib.Path(__file__).with_name(f"{name}.py")
-        spec = importlib.util.spec_from_file_location(key, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
-
-
-_servers = _load_helper("test_rdb_servers")
+from tests.storages_tests.rdb_servers import MYSQL_URL
+from tests.storages_tests.rdb_servers import POSTGRES_URL
+from tests.storages_tests.rdb_servers import server_database
 
 
 def _shape(url: str) -> dict[str, Any]:
@@ -64,11 +49,11 @@ def _two_databases(backend: str, tmp_path: pathlib.Path) -> Any:
         return pair()
     import contextlib
 
-    base = _servers.POSTGRES_URL if backend == "postgresql" else _servers.MYSQL_URL
+    base = POSTGRES_URL if backend == "postgresql" else MYSQL_URL
 
     @contextlib.contextmanager
     def servers() -> Any:
-        with _servers.server_database(base) as a, _servers.server_database(base) as b:
+        with server_database(base) as a, server_database(base) as b:
             yield a, b
 
     return servers()

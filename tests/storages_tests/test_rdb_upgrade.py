@@ -12,14 +12,11 @@ from collections.abc import Callable
 import contextlib
 import dataclasses
 import datetime
-import importlib.util
 import json
 import math
 import pathlib
 import shutil
 import sqlite3
-import sys
-from types import ModuleType
 from typing import Any
 
 import optuna
@@ -30,21 +27,9 @@ import skipjack
 from skipjack.cli import main
 from skipjack.storages._rdb import RDBStorage
 from skipjack.storages._rdb import _upgrade
-
-
-def _load_helper(name: str) -> ModuleType:
-    key = f"_skipjack_tests_{name}"
-    if key not in sys.modules:
-        path = pathlib.Path(__file__).with_name(f"{name}.py")
-        spec = importlib.util.spec_from_file_location(key, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
-
-
-_servers = _load_helper("test_rdb_servers")
+from tests.storages_tests.rdb_servers import MYSQL_URL
+from tests.storages_tests.rdb_servers import POSTGRES_URL
+from tests.storages_tests.rdb_servers import server_database
 
 FIXTURES = pathlib.Path(__file__).with_name("fixtures")
 # Listed from the recorded expectations, so a missing database file fails instead of skipping.
@@ -409,8 +394,8 @@ def _recreate_on_server(version: str, server_url: str) -> None:
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 @pytest.mark.parametrize("version", ["1.1.0", "2.4.0"])
 def test_upgrade_on_server(backend: str, version: str, capsys: pytest.CaptureFixture[str]) -> None:
-    base = _servers.POSTGRES_URL if backend == "postgresql" else _servers.MYSQL_URL
-    with _servers.server_database(base) as url:
+    base = POSTGRES_URL if backend == "postgresql" else MYSQL_URL
+    with server_database(base) as url:
         _recreate_on_server(version, url)
         expected = _expected(version)
         with pytest.raises(RuntimeError, match="skipjack storage upgrade"):
@@ -456,7 +441,7 @@ def test_every_step_can_run_again_after_a_crash_before_its_stamp(
         if backend == "sqlite":
             url = _copy_fixture("1.1.0", tmp_path)
         else:
-            url = stack.enter_context(_servers.server_database(_servers.MYSQL_URL))
+            url = stack.enter_context(server_database(MYSQL_URL))
             _recreate_on_server("1.1.0", url)
         storage = RDBStorage(url, skip_compatibility_check=True, skip_table_creation=True)
         storage.upgrade()
