@@ -80,22 +80,34 @@ def _greedy_2d(points: np.ndarray, k: int, reference: np.ndarray) -> list[int]:
     x, y = points[order, 0], points[order, 1]
     x_list, y_list = x.tolist(), y.tolist()
     ref_x, ref_y = float(reference[0]), float(reference[1])
+    push, pop = heapq.heappush, heapq.heappop
 
-    def best(lo: int, hi: int, right: float, up: float) -> tuple[float, int]:
-        if hi - lo > _SMALL_SEGMENT:
-            return _segment_best(x, y, lo, hi, right, up)
-        return _segment_best(x_list, y_list, lo, hi, right, up)  # type: ignore[arg-type]
-
-    value, where = best(0, len(x), ref_x, ref_y)
+    if len(x) > _SMALL_SEGMENT:
+        value, where = _segment_best(x, y, 0, len(x), ref_x, ref_y)
+    else:
+        value, where = _segment_best(x_list, y_list, 0, len(x), ref_x, ref_y)  # type: ignore[arg-type]
     heap = [(-value, where, 0, len(x), ref_x, ref_y)]
     chosen: list[int] = []
     while len(chosen) < k:
-        _, where, lo, hi, right, up = heapq.heappop(heap)
+        _, where, lo, hi, right, up = pop(heap)
         chosen.append(where)
-        for segment in ((lo, where, x_list[where], up), (where + 1, hi, right, y_list[where])):
-            if segment[1] > segment[0]:
-                value, at = best(*segment)
-                heapq.heappush(heap, (-value, at, *segment))
+        # The left part now reaches right to this point, the right part up to it. Short
+        # segments are scanned inline in Python: a call costs more than a few products.
+        for s_lo, s_hi, s_right, s_up in (
+            (lo, where, x_list[where], up),
+            (where + 1, hi, right, y_list[where]),
+        ):
+            if s_hi - s_lo > _SMALL_SEGMENT:
+                value, at = _segment_best(x, y, s_lo, s_hi, s_right, s_up)
+            elif s_hi > s_lo:
+                value, at = -math.inf, -1
+                for i in range(s_lo, s_hi):
+                    v = (s_right - x_list[i]) * (s_up - y_list[i])
+                    if v > value:
+                        value, at = v, i
+            else:
+                continue
+            push(heap, (-value, at, s_lo, s_hi, s_right, s_up))
     return order[chosen].tolist()
 
 

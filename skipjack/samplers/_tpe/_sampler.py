@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Sequence
+import functools
 import json
 import math
 import threading
@@ -112,9 +113,18 @@ def _deprecated(name: str, value: Any, default: Any, since: str, removal: str) -
     return value
 
 
+@functools.lru_cache(maxsize=4)
+def _shared_default_weights(n: int) -> np.ndarray:
+    """:func:`default_weights` as a read-only array shared by the suggestions that need it
+    (every parameter of a trial, in independent sampling)."""
+    weights = default_weights(n)
+    weights.flags.writeable = False
+    return weights
+
+
 def _checked_weights(func: Callable[[int], Any], n: int) -> np.ndarray:
     if func is default_weights:
-        return default_weights(n)
+        return _shared_default_weights(n)
     weights = np.asarray(func(n), dtype=float)[:n]
     if len(weights) != n:
         raise ValueError(f"The `weights` function returned {len(weights)} values for {n} trials.")

@@ -51,6 +51,24 @@ def _best_single(loss: np.ndarray, numbers: np.ndarray, n_below: int) -> np.ndar
     return np.concatenate([chosen, tied])
 
 
+# The last front thinned by HSSP, as (shape, bytes of the losses, k, picked positions).
+_last_thinned: tuple[tuple[int, ...], bytes, int, np.ndarray] | None = None
+
+
+def _thinned(losses: np.ndarray, k: int) -> np.ndarray:
+    """``k`` points of one front by hypervolume subset selection. The last answer is kept:
+    from one suggestion to the next the front being thinned is often the same."""
+    global _last_thinned
+    key = losses.tobytes()
+    last = _last_thinned
+    if last is not None and last[2] == k and last[0] == losses.shape and last[1] == key:
+        return last[3]
+    picked = solve_hssp(losses, k, reference_point(losses))
+    picked.flags.writeable = False
+    _last_thinned = (losses.shape, key, k, picked)
+    return picked
+
+
 def _best_complete(losses: np.ndarray, numbers: np.ndarray, n_below: int) -> np.ndarray:
     """Positions of the ``n_below`` best points of ``losses`` (shape (n, n_objectives))."""
     n = len(losses)
@@ -69,7 +87,7 @@ def _best_complete(losses: np.ndarray, numbers: np.ndarray, n_below: int) -> np.
     if len(chosen) < n_below:
         tied = np.flatnonzero(ranks == last_whole + 1)
         tied_losses = losses[tied]
-        picked = solve_hssp(tied_losses, n_below - len(chosen), reference_point(tied_losses))
+        picked = _thinned(tied_losses, n_below - len(chosen))
         chosen = np.concatenate([chosen, tied[picked]])
     return chosen
 

@@ -96,7 +96,9 @@ def sample(a: np.ndarray, b: np.ndarray, rng: np.random.RandomState) -> np.ndarr
     space the right-hand side is ``logaddexp(log Phi(lo) + log(1 - u), log Phi(hi) + log u)``
     and ``ndtri_exp`` inverts it without leaving log space.
     """
-    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        a, b = np.broadcast_arrays(a, b)
     u = rng.random_sample(a.shape)
     flip, lo, hi = _mirror(a, b)
     # u == 0 (probability ~1e-16) would make log(u) -inf; the floor changes nothing else.
@@ -106,4 +108,5 @@ def sample(a: np.ndarray, b: np.ndarray, rng: np.random.RandomState) -> np.ndarr
     )
     z = _scipy_special().ndtri_exp(log_target)
     z = np.where(flip, -z, z)
-    return np.clip(z, a, b)
+    # ``np.clip``'s result, at a third of its call overhead.
+    return np.minimum(np.maximum(z, a), b)

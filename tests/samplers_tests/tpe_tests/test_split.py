@@ -18,6 +18,7 @@ from skipjack.samplers._tpe._hssp import hypervolume
 from skipjack.samplers._tpe._hssp import reference_point
 from skipjack.samplers._tpe._hssp import solve_hssp
 from skipjack.samplers._tpe._rows import RowFacts
+from skipjack.samplers._tpe._split import _thinned
 from skipjack.samplers._tpe._split import split_rows
 from skipjack.study._history import history_of
 from skipjack.trial import TrialState
@@ -184,3 +185,14 @@ def test_hssp_with_duplicates_and_infinite_reference() -> None:
     assert len(solve_hssp(losses[[0, 1]], 2, reference_point(losses))) == 2
     inf = np.array([[np.inf, 0.0], [0.0, 1.0], [1.0, 0.5]])
     assert solve_hssp(inf, 2, reference_point(inf)).tolist() == [0, 1]
+
+
+def test_thinning_is_reused_only_for_the_same_front_and_size() -> None:
+    rng = np.random.RandomState(5)
+    x = np.sort(rng.uniform(0, 1, 40))
+    front = np.stack([x, 1.0 - np.sqrt(x)], axis=1)
+    changed = front.copy()
+    changed[[3, 17, 30], 1] -= 0.02  # still one front, different contributions
+    for losses, k in [(front, 6), (front, 6), (front, 9), (changed, 9), (front[::-1], 9)]:
+        expected = solve_hssp(losses, k, reference_point(losses))
+        np.testing.assert_array_equal(_thinned(losses, k), expected)
