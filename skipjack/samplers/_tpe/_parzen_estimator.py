@@ -20,8 +20,8 @@ Cost: fitting sorts each parameter's observations once (a linear-time radix sort
 parameters); evaluating ``m`` points costs a few passes over an ``(m, n_kernels)`` array.
 Grid kernels repeat: observations share grid points, and tied observations share bandwidths,
 so their cell masses are computed once per distinct kernel (:func:`_kernel_groups`), and on
-coarse grids once per process (:class:`_GridMassCache`). The density ratio of a single discrete
-parameter (independent sampling) is evaluated per cell over the distinct kernels.
+coarse grids once per process (``_grid_masses.py``). The acquisition, the density ratio of two
+estimators, is in ``_ratio.py``; the scratch arrays behind the temporaries in ``_scratch.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 import functools
 import math
-import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -39,8 +38,13 @@ from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.samplers._tpe import _truncnorm
+from skipjack.samplers._tpe._grid_masses import _add_grid_log_masses
+from skipjack.samplers._tpe._scratch import _JOINT
+from skipjack.samplers._tpe._scratch import _TERM
+from skipjack.samplers._tpe._scratch import _TERMS32
+from skipjack.samplers._tpe._scratch import _buffer
 
-__all__ = ["_ParzenEstimator", "log_density_ratio"]
+__all__ = ["_ParzenEstimator"]
 
 _EPS = 1e-12
 # Phi(-8.5) < 1e-17: beyond this many standard deviations the truncated tail is negligible.
@@ -54,14 +58,6 @@ _RADIX_LIMIT = 1 << 15
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 # Below this many (point, kernel) terms a log-sum-exp runs in double precision directly.
 _SMALL_JOINT = 4096
-# Scratch slots for the (points, kernels) temporaries of one evaluation.
-_JOINT, _TERM, _TERMS32 = 0, 1, 2
-_scratch = threading.local()
-# Grids of at most this many cells keep their cell masses across suggestions, for up to this
-# many distinct kernels and this many table entries (2 MB) each, in up to 16 grids.
-_GRID_CACHE_CELLS = 128
-_GRID_CACHE_ROWS = 4096
-_GRID_CACHE_ENTRIES = 1 << 18
 
 
 class _Numeric(NamedTuple):
@@ -96,25 +92,6 @@ def _log(x: np.ndarray) -> np.ndarray:
         return np.log(x)
     with np.errstate(divide="ignore"):
         return np.log(x)
-
-
-def _buffer(slot: int, shape: tuple[int, int], dtype: type = np.float64) -> np.ndarray:
-    """An uninitialised array of ``shape`` backed by this thread's scratch ``slot``.
-
-    The (points x kernels) temporaries of an evaluation grow by a few kernels per trial. Fresh
-    arrays of that size come from ``mmap`` each time (the allocator's threshold is crossed
-    again and again) and every page faults in anew, which costs more than the arithmetic. The
-    buffer is valid until the next request of the same slot in this thread.
-    """
-    size = shape[0] * shape[1]
-    buffers: dict[tuple[int, type], np.ndarray] | None = getattr(_scratch, "buffers", None)
-    if buffers is None:
-        buffers = _scratch.buffers = {}
-    buffer = buffers.get((slot, dtype))
-    if buffer is None or len(buffer) < size:
-        capacity = size if buffer is None else max(size, len(buffer) + len(buffer) // 4)
-        buffer = buffers[(slot, dtype)] = np.empty(capacity, dtype=dtype)
-    return buffer[:size].reshape(shape)
 
 
 def _argsort_row(values: np.ndarray, dist: FloatDistribution | IntDistribution) -> np.ndarray:
@@ -578,166 +555,6 @@ class _ParzenEstimator:
         return merged
 
 
-class _GridMassCache:
-    """Log masses of every cell of one grid under kernels seen before, one row per distinct
-    ``(mu, sigma)`` pair.
-
-    On a grid the kernel centres are grid points and the bandwidths are multiples of the step
-    or the magic clip, so the same pairs come back suggestion after suggestion; their cell
-    masses (normal CDF differences) are computed once. Rows are computed exactly as the
-    uncached path computes them, so cached and fresh masses agree to the bit.
-    """
-
-    def __init__(self, grid: np.ndarray, left: np.ndarray, right: np.ndarray) -> None:
-        self.grid = grid  # the cells' values (internal representation)
-        self._left = left  # model-domain cell edges
-        self._right = right
-        self._lock = threading.Lock()
-        # Known pairs as complex numbers ``mu + i sigma`` (exact, and sortable), sorted, and
-        # the table row of each.
-        self._keys = np.zeros(0, dtype=complex)
-        self._rows = np.zeros(0, dtype=np.intp)
-        self._table = np.empty((64, len(grid)))
-        self._max_rows = min(_GRID_CACHE_ROWS, _GRID_CACHE_ENTRIES // len(grid))
-
-    def masses(self, mu: np.ndarray, sigma: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        """``(len(cells), len(mu))`` log masses of grid cells ``cells`` under kernels
-        ``(mu, sigma)``."""
-        keys = np.empty(len(mu), dtype=complex)
-        keys.real, keys.imag = mu, sigma
-        with self._lock:
-            known = self._keys
-            at = known.searchsorted(keys)
-            if len(known):
-                np.minimum(at, len(known) - 1, out=at)
-                hit = known[at] == keys
-            else:
-                hit = np.zeros(len(keys), dtype=bool)
-            if not hit.all():
-                fresh = np.unique(keys[~hit])
-                if len(known) + len(fresh) > self._max_rows:
-                    known, self._rows = np.zeros(0, dtype=complex), np.zeros(0, dtype=np.intp)
-                    fresh = np.unique(keys)
-                start = len(known)
-                self._add(start, fresh)
-                merged = np.concatenate([known, fresh])
-                order = np.argsort(merged)
-                self._keys = known = merged[order]
-                self._rows = np.append(self._rows, np.arange(start, start + len(fresh)))[order]
-                at = known.searchsorted(keys)
-            # One gather of the (kernels, cells) block, not of whole rows or columns.
-            return self._table[self._rows[at][:, None], cells].T
-
-    def _add(self, start: int, fresh: np.ndarray) -> None:
-        """Fill table rows ``start, start + 1, ...`` for the pairs ``fresh``."""
-        stop = start + len(fresh)
-        if stop > len(self._table):
-            grown = np.empty((max(stop, 2 * len(self._table)), self._table.shape[1]))
-            grown[:start] = self._table[:start]
-            self._table = grown
-        mu, sigma = fresh.real[:, None], fresh.imag[:, None]
-        self._table[start:stop] = _truncnorm.log_gauss_mass_fast(
-            (self._left - mu) / sigma, (self._right - mu) / sigma
-        )
-
-
-@functools.lru_cache(maxsize=16)
-def _grid_mass_cache(low: float, high: float, step: float, log: bool) -> _GridMassCache | None:
-    """The shared cell-mass cache of one grid (``None`` for grids too fine to tabulate)."""
-    n_cells = round((high - low) / step) + 1
-    if n_cells > _GRID_CACHE_CELLS:
-        return None
-    grid = low + np.arange(n_cells, dtype=float) * step
-    left, right = grid - 0.5 * step, grid + 0.5 * step
-    if log:
-        left, right = np.log(left), np.log(right)
-    return _GridMassCache(grid, left, right)
-
-
-def _cached_grid_masses(kernels: _Numeric, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(masses, point_cell)`` from the grid's cache: log masses per distinct cell and kernel
-    (group) and the cell of each point; ``None`` when some point is off the grid."""
-    assert kernels.step is not None
-    cache = _grid_mass_cache(kernels.value_low, kernels.value_high, kernels.step, kernels.log)
-    if cache is None:
-        return None
-    position = np.rint((x - kernels.value_low) / kernels.step)
-    if not ((position >= 0) & (position < len(cache.grid))).all():
-        return None
-    cell = position.astype(np.intp)
-    if not (cache.grid[cell] == x).all():
-        return None
-    # The distinct cells, in order, and each point's place among them (``np.unique``'s
-    # result without its sort).
-    present = np.zeros(len(cache.grid), dtype=bool)
-    present[cell] = True
-    cells = np.flatnonzero(present)
-    point_cell = (np.cumsum(present) - 1)[cell]
-    mu, sigma = kernels.mu, kernels.sigma
-    if kernels.groups is not None:
-        first = kernels.groups[0]
-        mu, sigma = mu[first], sigma[first]
-    return cache.masses(mu, sigma, cells), point_cell
-
-
-def _add_grid_log_masses(joint: np.ndarray, grids: list[tuple[_Numeric, np.ndarray]]) -> None:
-    """Add ``log P(value in [x - step/2, x + step/2])`` per point and kernel to ``joint`` for
-    each grid parameter's ``(kernels, x)``.
-
-    Each mass is computed once per distinct point and (when the kernels are grouped) distinct
-    kernel. Coarse grids take their masses from a cache shared across suggestions
-    (:class:`_GridMassCache`); for the others the normal CDF runs once for all of them
-    together: the arrays are small, so the cost is in the number of NumPy calls.
-    """
-    found: list[tuple[np.ndarray, np.ndarray] | None] = []
-    bounds: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for kernels, x in grids:
-        assert kernels.step is not None
-        cached = _cached_grid_masses(kernels, x)
-        if cached is not None:
-            found.append(cached)
-            continue
-        found.append(None)
-        cells, rows = np.unique(x, return_inverse=True)
-        left, right = cells - 0.5 * kernels.step, cells + 0.5 * kernels.step
-        if kernels.log:
-            left, right = np.log(left), np.log(right)
-        mu, sigma = kernels.mu, kernels.sigma
-        if kernels.groups is not None:
-            first = kernels.groups[0]
-            mu, sigma = mu[first], sigma[first]
-        a, b = (left[:, None] - mu) / sigma, (right[:, None] - mu) / sigma
-        # Rows are in sorted cell order, not point order, even when every point is distinct.
-        bounds.append((a, b, rows))
-    masses: list[np.ndarray] = []
-    if len(bounds) == 1:
-        masses = [_truncnorm.log_gauss_mass_fast(bounds[0][0], bounds[0][1])]
-    elif bounds:
-        flat = _truncnorm.log_gauss_mass_fast(
-            np.concatenate([a.ravel() for a, *_ in bounds]),
-            np.concatenate([b.ravel() for _, b, *_ in bounds]),
-        )
-        cuts = np.cumsum([a.size for a, *_ in bounds])[:-1]
-        masses = [part.reshape(a.shape) for part, (a, *_) in zip(np.split(flat, cuts), bounds)]
-    computed = iter(zip(masses, bounds))
-    m = joint.shape[0]
-    for (kernels, _), entry in zip(grids, found):
-        if entry is None:
-            mass, (_, _, point_cell) = next(computed)
-        else:
-            mass, point_cell = entry
-        log_norm = kernels.log_norm
-        if kernels.groups is not None:
-            log_norm = log_norm[kernels.groups[0]]
-        mass -= log_norm
-        mass = mass[point_cell]
-        if kernels.groups is None:
-            joint += mass
-        else:
-            inverse = kernels.groups[1]
-            joint += mass.take(inverse, axis=1, out=_buffer(_TERM, (m, len(inverse))), mode="clip")
-
-
 def _merged_groups(a: _Numeric, b: _Numeric) -> tuple[np.ndarray, np.ndarray] | None:
     """Kernel groups of ``a``'s kernels followed by ``b``'s (ungrouped ones stay singletons)."""
     if a.groups is None and b.groups is None:
@@ -749,74 +566,3 @@ def _merged_groups(a: _Numeric, b: _Numeric) -> tuple[np.ndarray, np.ndarray] | 
         np.concatenate([first_a, first_b + n_a]),
         np.concatenate([inverse_a, inverse_b + len(first_a)]),
     )
-
-
-def log_density_ratio(
-    good: _ParzenEstimator, bad: _ParzenEstimator, samples: Mapping[str, np.ndarray]
-) -> np.ndarray:
-    """``good.log_pdf(samples) - bad.log_pdf(samples)``, both mixtures in one pass."""
-    if len(good._names) == 1 and good._names == bad._names:
-        name = good._names[0]
-        ratio = _discrete_log_density_ratio(
-            good._kernels[name], bad._kernels[name], good, bad, np.asarray(samples[name])
-        )
-        if ratio is not None:
-            return ratio
-    joint = _ParzenEstimator._merged(good, bad)._joint(samples)
-    split = good.n_kernels
-    return _logsumexp_rows(joint[:, :split]) - _logsumexp_rows(joint[:, split:])
-
-
-def _discrete_log_density_ratio(
-    good_kernels: _Numeric | _Categorical,
-    bad_kernels: _Numeric | _Categorical,
-    good: _ParzenEstimator,
-    bad: _ParzenEstimator,
-    x: np.ndarray,
-) -> np.ndarray | None:
-    """:func:`log_density_ratio` of two estimators of one discrete parameter (a categorical,
-    or a grid whose cell masses are cached), per cell rather than per point and kernel.
-
-    Kernels that agree on every cell (same choice, same ``(mu, sigma)``) are pooled first,
-    their weights summed: the mixtures shrink from one term per observation to one per
-    distinct kernel. ``None`` when the parameter is of another kind.
-    """
-    if isinstance(good_kernels, _Categorical) and isinstance(bad_kernels, _Categorical):
-        # P(choice) = sum_k w_k P(choice | k): one product per mixture, no exponent range issue
-        # (the probabilities are at most one).
-        p_good = np.exp(good_kernels.log_table) @ good._mixture
-        p_bad = np.exp(bad_kernels.log_table) @ bad._mixture
-        index = x.astype(np.intp)
-        return _log(p_good[index]) - _log(p_bad[index])
-    if not (isinstance(good_kernels, _Numeric) and isinstance(bad_kernels, _Numeric)):
-        return None
-    if good_kernels.step is None or bad_kernels.step is None:
-        return None
-    n_good = len(good_kernels.mu)
-    groups = _merged_groups(good_kernels, bad_kernels)
-    if groups is None:
-        first = inverse = None
-        split = n_good
-    else:
-        first, inverse = groups
-        split = n_good if good_kernels.groups is None else len(good_kernels.groups[0])
-    merged = good_kernels._replace(
-        mu=np.concatenate([good_kernels.mu, bad_kernels.mu]),
-        sigma=np.concatenate([good_kernels.sigma, bad_kernels.sigma]),
-        log_norm=np.concatenate([good_kernels.log_norm, bad_kernels.log_norm]),
-        groups=groups,
-    )
-    cached = _cached_grid_masses(merged, np.asarray(x, dtype=float))
-    if cached is None:
-        return None
-    mass, point_cell = cached  # (cells, distinct kernels)
-    weights = np.concatenate([good._mixture, bad._mixture])
-    log_norm = merged.log_norm
-    if inverse is not None:
-        assert first is not None
-        weights = np.bincount(inverse, weights=weights, minlength=len(first))
-        log_norm = log_norm[first]
-    mass -= log_norm
-    mass += _log(weights)
-    ratio = _logsumexp_rows(mass[:, :split]) - _logsumexp_rows(mass[:, split:])
-    return ratio[point_cell]

@@ -41,7 +41,7 @@ from skipjack.samplers._lazy_random_state import LazyRandomState
 from skipjack.samplers._random import RandomSampler
 from skipjack.samplers._tpe._order import observation_orders
 from skipjack.samplers._tpe._parzen_estimator import _ParzenEstimator
-from skipjack.samplers._tpe._parzen_estimator import log_density_ratio
+from skipjack.samplers._tpe._ratio import log_density_ratio
 from skipjack.samplers._tpe._rows import RowFacts
 from skipjack.samplers._tpe._rows import convert_column
 from skipjack.samplers._tpe._rows import to_internal

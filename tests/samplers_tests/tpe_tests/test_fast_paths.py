@@ -26,7 +26,7 @@ from skipjack.samplers._tpe._order import SortedColumn
 from skipjack.samplers._tpe._order import observation_orders
 from skipjack.samplers._tpe._parzen_estimator import _Numeric
 from skipjack.samplers._tpe._parzen_estimator import _ParzenEstimator
-from skipjack.samplers._tpe._parzen_estimator import log_density_ratio
+from skipjack.samplers._tpe._ratio import log_density_ratio
 from skipjack.samplers._tpe._split import _best_single
 
 

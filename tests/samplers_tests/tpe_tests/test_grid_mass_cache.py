@@ -13,10 +13,11 @@ from scipy import special
 from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
+from skipjack.samplers._tpe import _grid_masses
 from skipjack.samplers._tpe import _parzen_estimator as pe_module
 from skipjack.samplers._tpe._parzen_estimator import _Numeric
 from skipjack.samplers._tpe._parzen_estimator import _ParzenEstimator
-from skipjack.samplers._tpe._parzen_estimator import log_density_ratio
+from skipjack.samplers._tpe._ratio import log_density_ratio
 
 GRIDS = [
     IntDistribution(1, 32),
@@ -28,9 +29,9 @@ GRIDS = [
 
 @pytest.fixture(autouse=True)
 def fresh_caches() -> Iterator[None]:
-    pe_module._grid_mass_cache.cache_clear()
+    _grid_masses._grid_mass_cache.cache_clear()
     yield
-    pe_module._grid_mass_cache.cache_clear()
+    _grid_masses._grid_mass_cache.cache_clear()
 
 
 def _grid(dist: IntDistribution | FloatDistribution) -> np.ndarray:
@@ -54,8 +55,8 @@ def _estimators(
 
 
 def _uncached(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pe_module, "_GRID_CACHE_CELLS", 0)
-    pe_module._grid_mass_cache.cache_clear()
+    monkeypatch.setattr(_grid_masses, "_GRID_CACHE_CELLS", 0)
+    _grid_masses._grid_mass_cache.cache_clear()
 
 
 def _direct_log_pdf(
@@ -80,7 +81,7 @@ def test_cached_masses_are_the_truncated_cell_masses(dist: IntDistribution) -> N
     points = _grid(dist)[::3]
     np.testing.assert_allclose(good.log_pdf({"p": points}), _direct_log_pdf(good, dist, points))
     np.testing.assert_allclose(bad.log_pdf({"p": points}), _direct_log_pdf(bad, dist, points))
-    cache = pe_module._grid_mass_cache(
+    cache = _grid_masses._grid_mass_cache(
         float(dist.low), float(dist.high), float(dist.step), dist.log
     )
     assert cache is not None and len(cache._keys) > 0
@@ -97,8 +98,8 @@ def test_cache_on_full_or_off_gives_the_same_bits(
         cases.append((good, bad, {"p": rng.choice(_grid(dist), size=24)}))
     cached = [_general_ratio(g, b, x["p"]) for g, b, x in cases]
     again = [_general_ratio(g, b, x["p"]) for g, b, x in cases]
-    monkeypatch.setattr(pe_module, "_GRID_CACHE_ROWS", 40)  # forces the table to reset often
-    pe_module._grid_mass_cache.cache_clear()
+    monkeypatch.setattr(_grid_masses, "_GRID_CACHE_ROWS", 40)  # forces the table to reset often
+    _grid_masses._grid_mass_cache.cache_clear()
     small = [_general_ratio(g, b, x["p"]) for g, b, x in cases]
     _uncached(monkeypatch)
     plain = [_general_ratio(g, b, x["p"]) for g, b, x in cases]
@@ -119,7 +120,7 @@ def test_points_off_the_grid_bypass_the_cache(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_fine_grids_are_not_tabulated() -> None:
-    assert pe_module._grid_mass_cache(0.0, 1e6, 1.0, False) is None
+    assert _grid_masses._grid_mass_cache(0.0, 1e6, 1.0, False) is None
 
 
 @pytest.mark.parametrize("cached", [True, False])

@@ -20,7 +20,7 @@ from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.samplers._tpe._parzen_estimator import _Numeric
 from skipjack.samplers._tpe._parzen_estimator import _ParzenEstimator
-from skipjack.samplers._tpe._parzen_estimator import log_density_ratio
+from skipjack.samplers._tpe._ratio import log_density_ratio
 
 
 def estimator(
