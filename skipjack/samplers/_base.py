@@ -194,3 +194,31 @@ class _IndependentOnly:
     ) -> dict[str, Any]:
         """Return ``{}``: there is no relative search space."""
         return {}
+
+
+class _ForwardsTrialHooks:
+    """Mixin for samplers that leave some parameters to another sampler (their independent or
+    start-up sampler): ``before_trial`` and ``after_trial`` are forwarded to it, ``after_trial``
+    after this sampler's own :meth:`_finish_trial` step."""
+
+    def _hook_sampler(self) -> BaseSampler:
+        """The sampler the hooks are forwarded to."""
+        raise NotImplementedError
+
+    def _finish_trial(self, study: Study, trial: FrozenTrial, state: TrialState) -> None:
+        """This sampler's own work when a trial finishes (none by default)."""
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        """Forward to the sampler that draws the independent parameters."""
+        self._hook_sampler().before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        """Run this sampler's own finishing step, then forward to the independent sampler."""
+        self._finish_trial(study, trial, state)
+        self._hook_sampler().after_trial(study, trial, state, values)

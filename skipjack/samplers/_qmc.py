@@ -10,7 +10,6 @@ categorical, whose integer part is the choice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import hashlib
 import json
 import math
@@ -28,6 +27,7 @@ from skipjack.distributions import IntDistribution
 from skipjack.exceptions import ExperimentalWarning
 from skipjack.logging import get_logger
 from skipjack.samplers._base import BaseSampler
+from skipjack.samplers._base import _ForwardsTrialHooks
 from skipjack.samplers._base import _warn_independent_sampling
 from skipjack.samplers._random import RandomSampler
 from skipjack.trial._state import TrialState
@@ -44,7 +44,7 @@ _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 _ENGINE_LOCK = threading.Lock()
 
 
-class QMCSampler(BaseSampler):
+class QMCSampler(_ForwardsTrialHooks, BaseSampler):
     """Sample the search space with a quasi-Monte Carlo sequence (``scipy.stats.qmc``).
 
     The first trial is sampled by ``independent_sampler`` and fixes the search space; later
@@ -172,19 +172,8 @@ class QMCSampler(BaseSampler):
             study, trial, param_name, param_distribution
         )
 
-    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        """Forward to the independent sampler."""
-        self._independent_sampler.before_trial(study, trial)
-
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        """Forward to the independent sampler."""
-        self._independent_sampler.after_trial(study, trial, state, values)
+    def _hook_sampler(self) -> BaseSampler:
+        return self._independent_sampler
 
     def _next_point(self, study: Study, search_space: dict[str, BaseDistribution]) -> np.ndarray:
         from scipy.stats import qmc

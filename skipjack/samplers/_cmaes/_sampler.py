@@ -14,7 +14,6 @@ compute the same update from the same trials.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import threading
 from typing import TYPE_CHECKING
 from typing import Any
@@ -28,6 +27,7 @@ from skipjack.distributions import IntDistribution
 from skipjack.exceptions import ExperimentalWarning
 from skipjack.logging import get_logger
 from skipjack.samplers._base import BaseSampler
+from skipjack.samplers._base import _ForwardsTrialHooks
 from skipjack.samplers._base import _warn_independent_sampling
 from skipjack.samplers._cmaes._history import CmaHistory
 from skipjack.samplers._cmaes._state import CmaClass
@@ -68,7 +68,7 @@ def _experimental(name: str) -> None:
     )
 
 
-class CmaEsSampler(BaseSampler):
+class CmaEsSampler(_ForwardsTrialHooks, BaseSampler):
     """Sample numeric parameters with the covariance matrix adaptation evolution strategy.
 
     The search space is the intersection of the finished trials' numeric parameters;
@@ -374,22 +374,14 @@ class CmaEsSampler(BaseSampler):
             study, trial, param_name, param_distribution
         )
 
-    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        """Forward to the independent sampler."""
-        self._independent_sampler.before_trial(study, trial)
+    def _hook_sampler(self) -> BaseSampler:
+        return self._independent_sampler
 
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        """Warn that constraints are ignored, then forward to the independent sampler."""
+    def _finish_trial(self, study: Study, trial: FrozenTrial, state: TrialState) -> None:
+        """Warn that constraints are ignored."""
         if trial.constraints:
             warnings.warn(
                 "Constraints have been set, but CmaEsSampler will not use them for optimization.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of after_trial, as before this step moved here
             )
-        self._independent_sampler.after_trial(study, trial, state, values)

@@ -29,6 +29,7 @@ from skipjack.distributions import BaseDistribution
 from skipjack.exceptions import ExperimentalWarning
 from skipjack.logging import get_logger
 from skipjack.samplers._base import BaseSampler
+from skipjack.samplers._base import _ForwardsTrialHooks
 from skipjack.samplers._base import _process_constraints_after_trial
 from skipjack.samplers._base import _warn_independent_sampling
 from skipjack.samplers._lazy_random_state import LazyRandomState
@@ -46,7 +47,7 @@ _logger = get_logger(__name__)
 _RELATIVE_PARAMS_KEY = "skipjack:gp:relative_params"
 
 
-class GPSampler(BaseSampler):
+class GPSampler(_ForwardsTrialHooks, BaseSampler):
     """Sample with Gaussian-process Bayesian optimisation (log expected improvement).
 
     All parameters of the search space (the finished trials' common parameters) are proposed
@@ -185,21 +186,13 @@ class GPSampler(BaseSampler):
             study, trial, param_name, param_distribution
         )
 
-    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        """Forward to the independent sampler."""
-        self._independent_sampler.before_trial(study, trial)
+    def _hook_sampler(self) -> BaseSampler:
+        return self._independent_sampler
 
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        """Store ``constraints_func``'s values, then forward to the independent sampler."""
+    def _finish_trial(self, study: Study, trial: FrozenTrial, state: TrialState) -> None:
+        """Store ``constraints_func``'s values for the finished trial."""
         if self._constraints_func is not None:
             _process_constraints_after_trial(self._constraints_func, study, trial, state)
-        self._independent_sampler.after_trial(study, trial, state, values)
 
 
 _BLAS_CONTROLLER: list[Any] = []

@@ -35,6 +35,7 @@ from skipjack.distributions import CategoricalDistribution
 from skipjack.exceptions import ExperimentalWarning
 from skipjack.logging import get_logger
 from skipjack.samplers._base import BaseSampler
+from skipjack.samplers._base import _ForwardsTrialHooks
 from skipjack.samplers._base import _process_constraints_after_trial
 from skipjack.samplers._base import _warn_independent_sampling
 from skipjack.samplers._lazy_random_state import LazyRandomState
@@ -137,7 +138,7 @@ def _checked_weights(func: Callable[[int], Any], n: int) -> np.ndarray:
     return weights
 
 
-class TPESampler(BaseSampler):
+class TPESampler(_ForwardsTrialHooks, BaseSampler):
     """Sample with the Tree-structured Parzen Estimator (TPE).
 
     Until ``n_startup_trials`` trials have finished (COMPLETE or PRUNED), parameters are drawn
@@ -551,21 +552,13 @@ class TPESampler(BaseSampler):
         }
 
     # ---- hooks ---------------------------------------------------------------------------------
-    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        """Forward to the startup sampler."""
-        self._random_sampler.before_trial(study, trial)
+    def _hook_sampler(self) -> BaseSampler:
+        return self._random_sampler
 
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
+    def _finish_trial(self, study: Study, trial: FrozenTrial, state: TrialState) -> None:
         """Store ``constraints_func``'s values (if given) for the finished trial."""
         if self._constraints_func is not None:
             _process_constraints_after_trial(self._constraints_func, study, trial, state)
-        self._random_sampler.after_trial(study, trial, state, values)
 
     @staticmethod
     def hyperopt_parameters() -> dict[str, Any]:
