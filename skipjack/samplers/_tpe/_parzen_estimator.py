@@ -41,7 +41,6 @@ from skipjack.samplers._tpe import _truncnorm
 from skipjack.samplers._tpe._grid_masses import _add_grid_log_masses
 from skipjack.samplers._tpe._scratch import _JOINT
 from skipjack.samplers._tpe._scratch import _TERM
-from skipjack.samplers._tpe._scratch import _TERMS32
 from skipjack.samplers._tpe._scratch import _buffer
 
 __all__ = ["_ParzenEstimator"]
@@ -56,8 +55,11 @@ _FEW_KERNELS = 64
 # Grids with fewer points than this sort their observations by int16 index (radix sort).
 _RADIX_LIMIT = 1 << 15
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
-# Below this many (point, kernel) terms a log-sum-exp runs in double precision directly.
+# Below this many (point, kernel) terms a log-sum-exp is a few direct NumPy calls.
 _SMALL_JOINT = 4096
+# exp(-80) < 2e-35: a term this far below a sum's largest (1) is lost in its rounding, even
+# added up over 1e18 kernels.
+_NEGLIGIBLE = -80.0
 
 
 class _Numeric(NamedTuple):
@@ -304,22 +306,29 @@ def _categorical_kernels(x: np.ndarray, n_choices: int, prior_weight: float) -> 
     return _Categorical(table)
 
 
-def _logsumexp_rows(joint: np.ndarray) -> np.ndarray:
-    """``log(sum(exp(joint), axis=1))``.
+def _logsumexp_rows(joint: np.ndarray, overwrite: bool = False) -> np.ndarray:
+    """``log(sum(exp(joint), axis=1))``; ``overwrite`` lets it use ``joint`` as scratch.
 
-    After the row maximum is taken out every term is in (0, 1]; for large arrays their
-    exponentials are summed in single precision (a relative error of ~1e-7 in the density,
-    far below what ranking candidates needs) because ``exp`` dominates the cost.
+    After the row maximum is taken out every term is in (0, 1] and the largest is 1. Terms
+    below ``exp(_NEGLIGIBLE)`` cannot change such a sum in double precision, so they are
+    raised to that floor before ``exp``, which is many times slower on arguments whose result
+    underflows (most of a large mixture's terms at any one point are astronomically small).
     """
     peak = joint.max(axis=1, keepdims=True)
+    dead = None
     if not np.isfinite(peak).all():
-        peak[~np.isfinite(peak)] = 0.0
+        dead = ~np.isfinite(peak[:, 0])  # every term is zero (-inf): so is the sum
+        peak[dead] = 0.0
     if joint.size < _SMALL_JOINT:
         return _log(np.exp(joint - peak).sum(axis=1)) + peak[:, 0]
-    terms = _buffer(_TERMS32, joint.shape, np.float32)
-    np.subtract(joint, peak, out=terms, casting="same_kind")
+    terms = np.subtract(joint, peak, out=joint if overwrite else _buffer(_TERM, joint.shape))
+    np.maximum(terms, _NEGLIGIBLE, out=terms)
     np.exp(terms, out=terms)
-    return _log(terms.sum(axis=1, dtype=np.float64)) + peak[:, 0]
+    out = _log(terms.sum(axis=1))
+    out += peak[:, 0]
+    if dead is not None:
+        out[dead] = -np.inf
+    return out
 
 
 class _ContinuousBlock:
@@ -503,7 +512,7 @@ class _ParzenEstimator:
         Numeric parameters contribute densities in the model domain (per unit of the log of
         the value for ``log=True``); grid parameters and categoricals contribute probabilities.
         """
-        return _logsumexp_rows(self._joint(samples))
+        return _logsumexp_rows(self._joint(samples), overwrite=True)
 
     def _joint(self, samples: Mapping[str, np.ndarray]) -> np.ndarray:
         """``joint[i, k]``: log of kernel k's weight times its density at point i (a scratch

@@ -32,7 +32,7 @@ def log_density_ratio(
             return ratio
     joint = _ParzenEstimator._merged(good, bad)._joint(samples)
     split = good.n_kernels
-    return _logsumexp_rows(joint[:, :split]) - _logsumexp_rows(joint[:, split:])
+    return _logsumexp_rows(joint[:, :split], True) - _logsumexp_rows(joint[:, split:], True)
 
 
 def _discrete_log_density_ratio(

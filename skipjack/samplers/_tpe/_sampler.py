@@ -40,6 +40,9 @@ from skipjack.samplers._base import _process_constraints_after_trial
 from skipjack.samplers._base import _warn_independent_sampling
 from skipjack.samplers._lazy_random_state import LazyRandomState
 from skipjack.samplers._random import RandomSampler
+from skipjack.samplers._tpe._incremental import MIN_OBSERVATIONS
+from skipjack.samplers._tpe._incremental import IncrementalMixture
+from skipjack.samplers._tpe._incremental import MixtureCache
 from skipjack.samplers._tpe._order import observation_orders
 from skipjack.samplers._tpe._parzen_estimator import _ParzenEstimator
 from skipjack.samplers._tpe._ratio import log_density_ratio
@@ -259,6 +262,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         self._facts: dict[int, tuple[TrialHistory, RowFacts]] = {}
         # (history, rows held, n_below) -> (below rows, above rows): one split per new trial.
         self._split_cache: tuple[Any, int, int, np.ndarray, np.ndarray] | None = None
+        self._mixtures = MixtureCache()
 
     def __repr__(self) -> str:
         return (
@@ -270,7 +274,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_facts", "_split_cache"):
+        for key in ("_lock", "_facts", "_split_cache", "_mixtures"):
             del state[key]
         return state
 
@@ -279,6 +283,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         self._lock = threading.Lock()
         self._facts = {}
         self._split_cache = None
+        self._mixtures = MixtureCache()
 
     def reseed_rng(self) -> None:
         """Reseed this sampler's generators from the operating system."""
@@ -506,6 +511,19 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             extent = max(extent, index.n)
         return observation_orders(sorted_rows, rows, extent)
 
+    def _incremental(self, space: dict[str, BaseDistribution], rows: np.ndarray | None) -> bool:
+        """Whether the bad estimator is kept up to date across suggestions
+        (:class:`IncrementalMixture`) rather than built afresh: when its observations are
+        history rows (no running trials mixed in), many of them, and the space is not a
+        single discrete parameter (which is evaluated per cell instead)."""
+        if rows is None or len(rows) < MIN_OBSERVATIONS:
+            return False
+        if len(space) == 1:
+            dist = next(iter(space.values()))
+            if isinstance(dist, CategoricalDistribution) or dist.step is not None:  # type: ignore[attr-defined]
+                return False
+        return IncrementalMixture.supports(space, self._consider_magic_clip, self._prior_weight)
+
     def _sample(
         self,
         study: Study,
@@ -535,16 +553,25 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             "consider_endpoints": self._consider_endpoints,
         }
         good = _ParzenEstimator(below, space, below_weights, **options)
-        bad = _ParzenEstimator(
-            above,
-            space,
-            _checked_weights(self._weights, n_above),
-            orders=self._orders(snapshot, facts, space, above_kept),
-            **options,
-        )
+        above_weights = _checked_weights(self._weights, n_above)
         candidates = good.sample(self._rng.rng, self._n_ei_candidates)
         # log l(x) - log g(x): the candidate with the largest ratio wins (Bergstra et al. Eq. 3).
-        score = log_density_ratio(good, bad, candidates)
+        if self._incremental(space, above_kept):
+            assert above_kept is not None
+            mixture = self._mixtures.get(
+                history, space, self._prior_weight, self._consider_endpoints
+            )
+            mixture.update(above_kept, above, above_weights)
+            score = good.log_pdf(candidates) - mixture.log_pdf(candidates)
+        else:
+            bad = _ParzenEstimator(
+                above,
+                space,
+                above_weights,
+                orders=self._orders(snapshot, facts, space, above_kept),
+                **options,
+            )
+            score = log_density_ratio(good, bad, candidates)
         best = int(np.argmax(score))
         return {
             name: dist.to_external_repr(candidates[name][best].item())
