@@ -263,6 +263,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         # (history, rows held, n_below) -> (below rows, above rows): one split per new trial.
         self._split_cache: tuple[Any, int, int, np.ndarray, np.ndarray] | None = None
         self._mixtures = MixtureCache()
+        self._local = threading.local()  # this thread's last good estimator
 
     def __repr__(self) -> str:
         return (
@@ -274,7 +275,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_facts", "_split_cache", "_mixtures"):
+        for key in ("_lock", "_facts", "_split_cache", "_mixtures", "_local"):
             del state[key]
         return state
 
@@ -284,6 +285,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         self._facts = {}
         self._split_cache = None
         self._mixtures = MixtureCache()
+        self._local = threading.local()
 
     def reseed_rng(self) -> None:
         """Reseed this sampler's generators from the operating system."""
@@ -511,6 +513,29 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             extent = max(extent, index.n)
         return observation_orders(sorted_rows, rows, extent)
 
+    def _good_estimator(
+        self,
+        history: TrialHistory,
+        space: dict[str, BaseDistribution],
+        rows: np.ndarray,
+        observations: dict[str, np.ndarray],
+        weights: np.ndarray,
+        options: dict[str, Any],
+    ) -> _ParzenEstimator:
+        """The good estimator; this thread's last one of ``space`` again when its rows and
+        weights are the same (late in a study most trials do not change the good set)."""
+        last: dict[Any, tuple[Any, _ParzenEstimator]] | None = getattr(self._local, "good", None)
+        if last is None or len(last) > 64:
+            last = self._local.good = {}
+        space_key = tuple(space.items())
+        key = (history, rows.tobytes(), weights.tobytes())
+        cached = last.get(space_key)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        estimator = _ParzenEstimator(observations, space, weights, **options)
+        last[space_key] = (key, estimator)
+        return estimator
+
     def _incremental(self, space: dict[str, BaseDistribution], rows: np.ndarray | None) -> bool:
         """Whether the bad estimator is kept up to date across suggestions
         (:class:`IncrementalMixture`) rather than built afresh: when its observations are
@@ -552,7 +577,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             "consider_magic_clip": self._consider_magic_clip,
             "consider_endpoints": self._consider_endpoints,
         }
-        good = _ParzenEstimator(below, space, below_weights, **options)
+        good = self._good_estimator(history, space, below_rows, below, below_weights, options)
         above_weights = _checked_weights(self._weights, n_above)
         candidates = good.sample(self._rng.rng, self._n_ei_candidates)
         # log l(x) - log g(x): the candidate with the largest ratio wins (Bergstra et al. Eq. 3).
