@@ -155,3 +155,28 @@ def test_rows_leaving_and_coming_back_many_times() -> None:
             np.testing.assert_allclose(
                 mixture.log_pdf(points), fresh.log_pdf(points), rtol=0, atol=2e-5
             )
+
+
+def test_good_estimator_is_reused_only_while_its_inputs_are_unchanged() -> None:
+    sampler = skipjack.samplers.TPESampler(seed=0)
+    history = object()
+    space = {"x": SPACE["x"]}
+    options = {"prior_weight": 1.0, "consider_magic_clip": True, "consider_endpoints": False}
+    rows = np.array([3, 5, 8])
+    observations = {"x": np.array([0.5, 1.0, 2.0])}
+    weights = np.ones(3)
+    first = sampler._good_estimator(history, space, rows, observations, weights, options)
+    again = sampler._good_estimator(history, space, rows.copy(), observations, weights, options)
+    assert again is first
+    other_rows = sampler._good_estimator(
+        history, space, np.array([3, 5, 9]), observations, weights, options
+    )
+    assert other_rows is not first
+    other_weights = sampler._good_estimator(
+        history, space, np.array([3, 5, 9]), observations, np.full(3, 0.5), options
+    )
+    assert other_weights is not other_rows
+    other_history = sampler._good_estimator(
+        object(), space, np.array([3, 5, 9]), observations, np.full(3, 0.5), options
+    )
+    assert other_history is not other_weights
