@@ -513,7 +513,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             extent = max(extent, index.n)
         return observation_orders(sorted_rows, rows, extent)
 
-    def _good_estimator(
+    def _good_model(
         self,
         history: TrialHistory,
         space: dict[str, BaseDistribution],
@@ -521,20 +521,30 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         observations: dict[str, np.ndarray],
         weights: np.ndarray,
         options: dict[str, Any],
-    ) -> _ParzenEstimator:
-        """The good estimator; this thread's last one of ``space`` again when its rows and
-        weights are the same (late in a study most trials do not change the good set)."""
-        last: dict[Any, tuple[Any, _ParzenEstimator]] | None = getattr(self._local, "good", None)
+        evaluator: bool,
+    ) -> tuple[_ParzenEstimator, IncrementalMixture | None]:
+        """The good estimator (which draws the candidates) and, with ``evaluator``, the same
+        mixture as an :class:`IncrementalMixture`, which is cheaper to evaluate. This
+        thread's last pair for ``space`` is reused while its rows and weights are the same
+        (late in a study most trials do not change the good set); the second form is made
+        only for a reused estimator (``None`` on first use)."""
+        last: dict[Any, tuple[Any, list[Any]]] | None = getattr(self._local, "good", None)
         if last is None or len(last) > 64:
             last = self._local.good = {}
         space_key = tuple(space.items())
         key = (history, rows.tobytes(), weights.tobytes())
         cached = last.get(space_key)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        estimator = _ParzenEstimator(observations, space, weights, **options)
-        last[space_key] = (key, estimator)
-        return estimator
+        if cached is None or cached[0] != key:
+            estimator = _ParzenEstimator(observations, space, weights, **options)
+            last[space_key] = (key, [estimator, None])
+            return estimator, None
+        # Used again: worth a second form that is cheaper to evaluate.
+        model = cached[1]
+        if evaluator and model[1] is None:
+            mixture = IncrementalMixture(space, self._prior_weight, self._consider_endpoints)
+            mixture.update(rows, observations, weights)
+            model[1] = mixture
+        return model[0], model[1] if evaluator else None
 
     def _incremental(self, space: dict[str, BaseDistribution], rows: np.ndarray | None) -> bool:
         """Whether the bad estimator is kept up to date across suggestions
@@ -564,7 +574,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             if self._constant_liar
             else []
         )
-        below, _ = self._observations(snapshot, facts, below_rows, space)
+        below, below_kept = self._observations(snapshot, facts, below_rows, space)
         above, above_kept = self._observations(snapshot, facts, above_rows, space, running)
         n_below = len(next(iter(below.values())))
         n_above = len(next(iter(above.values())))
@@ -577,17 +587,22 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             "consider_magic_clip": self._consider_magic_clip,
             "consider_endpoints": self._consider_endpoints,
         }
-        good = self._good_estimator(history, space, below_rows, below, below_weights, options)
+        incremental = self._incremental(space, above_kept)
+        assert below_kept is not None
+        good, good_mixture = self._good_model(
+            history, space, below_kept, below, below_weights, options, incremental
+        )
         above_weights = _checked_weights(self._weights, n_above)
         candidates = good.sample(self._rng.rng, self._n_ei_candidates)
         # log l(x) - log g(x): the candidate with the largest ratio wins (Bergstra et al. Eq. 3).
-        if self._incremental(space, above_kept):
+        if incremental:
             assert above_kept is not None
             mixture = self._mixtures.get(
                 history, space, self._prior_weight, self._consider_endpoints
             )
             mixture.update(above_kept, above, above_weights)
-            score = good.log_pdf(candidates) - mixture.log_pdf(candidates)
+            good_density = (good_mixture or good).log_pdf(candidates)
+            score = good_density - mixture.log_pdf(candidates)
         else:
             bad = _ParzenEstimator(
                 above,

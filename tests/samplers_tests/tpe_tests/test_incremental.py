@@ -157,7 +157,7 @@ def test_rows_leaving_and_coming_back_many_times() -> None:
             )
 
 
-def test_good_estimator_is_reused_only_while_its_inputs_are_unchanged() -> None:
+def test_good_model_is_reused_only_while_its_inputs_are_unchanged() -> None:
     sampler = skipjack.samplers.TPESampler(seed=0)
     history = object()
     space = {"x": SPACE["x"]}
@@ -165,18 +165,22 @@ def test_good_estimator_is_reused_only_while_its_inputs_are_unchanged() -> None:
     rows = np.array([3, 5, 8])
     observations = {"x": np.array([0.5, 1.0, 2.0])}
     weights = np.ones(3)
-    first = sampler._good_estimator(history, space, rows, observations, weights, options)
-    again = sampler._good_estimator(history, space, rows.copy(), observations, weights, options)
+
+    def model(*args: object, evaluator: bool = True) -> tuple:
+        return sampler._good_model(*args, options, evaluator)  # type: ignore[arg-type]
+
+    first, none_yet = model(history, space, rows, observations, weights)
+    assert none_yet is None  # made for a reused estimator only
+    again, first_mixture = model(history, space, rows.copy(), observations, weights)
     assert again is first
-    other_rows = sampler._good_estimator(
-        history, space, np.array([3, 5, 9]), observations, weights, options
-    )
+    assert model(history, space, rows, observations, weights)[1] is first_mixture
+    points = {"x": np.array([0.7, 1.9, -2.0])}
+    np.testing.assert_allclose(first_mixture.log_pdf(points), first.log_pdf(points), atol=1e-9)
+    assert model(history, space, rows, observations, weights, evaluator=False)[1] is None
+    moved = np.array([3, 5, 9])
+    other_rows = model(history, space, moved, observations, weights)[0]
     assert other_rows is not first
-    other_weights = sampler._good_estimator(
-        history, space, np.array([3, 5, 9]), observations, np.full(3, 0.5), options
-    )
+    other_weights = model(history, space, moved, observations, np.full(3, 0.5))[0]
     assert other_weights is not other_rows
-    other_history = sampler._good_estimator(
-        object(), space, np.array([3, 5, 9]), observations, np.full(3, 0.5), options
-    )
+    other_history = model(object(), space, moved, observations, np.full(3, 0.5))[0]
     assert other_history is not other_weights
