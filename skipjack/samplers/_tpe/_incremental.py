@@ -111,6 +111,7 @@ class IncrementalMixture:
         self._low, self._high = low, high
         self._log_rows = log_rows
         self._continuous = [i for i, s in enumerate(steps) if s is None]
+        self._continuous_rows = np.array(self._continuous, dtype=np.intp)[:, None]
         self._grids = {
             i: _GridTable(dists[i])  # type: ignore[arg-type]
             for i, s in enumerate(steps)
@@ -365,29 +366,27 @@ class IncrementalMixture:
         """Redo the per-kernel work after bandwidths moved (``(parameter, kernels)`` pairs):
         domain masses, grid cells' masses, and the evaluation coefficients (see
         ``_choice_row``) of every kernel concerned. Retired kernels are left as they are."""
-        per_param: dict[int, list[np.ndarray]] = {}
-        for i, kernels in moved:
-            if len(kernels):
-                per_param.setdefault(i, []).append(kernels)
-        if not per_param:
+        parts = [kernels for _, kernels in moved if len(kernels)]
+        if not parts:
             return
-        everything = []
-        for i, parts in per_param.items():
-            where = np.unique(np.concatenate(parts)) if len(parts) > 1 else parts[0]
-            everything.append(where)
-            mu, sigma = self._mu[i, where], self._sigma[i, where]
-            self._log_norm[i, where] = _log_domain_mass(
-                mu, sigma, float(self._low[i]), float(self._high[i])
-            )
-            if i in self._grids:
-                self._grid_rows[i][where] = self._grids[i].rows_of(mu, sigma)
-        kernels = np.unique(np.concatenate(everything)) if len(everything) > 1 else everything[0]
+        # Every (parameter, kernel) pair at once; a pair listed twice is just computed twice.
+        param = np.concatenate([np.full(len(kernels), i) for i, kernels in moved if len(kernels)])
+        where = np.concatenate(parts)
+        mu, sigma = self._mu[param, where], self._sigma[param, where]
+        self._log_norm[param, where] = _log_domain_mass(
+            mu, sigma, self._low[param], self._high[param]
+        )
+        for i, grid in self._grids.items():
+            mine = param == i
+            if mine.any():
+                self._grid_rows[i][where[mine]] = grid.rows_of(mu[mine], sigma[mine])
+        kernels = np.unique(where) if len(where) > len(parts[0]) else parts[0]
         constant = np.zeros(len(kernels))
         rows = self._continuous
         if rows:
             low, high = self._low[rows, None], self._high[rows, None]
             centre, width = 0.5 * (low + high), high - low
-            block = np.ix_(np.asarray(rows), kernels)
+            block = (self._continuous_rows, kernels)
             raw_sigma = self._sigma[block]
             mu = (self._mu[block] - centre) / width
             sigma = raw_sigma / width
@@ -434,7 +433,8 @@ class IncrementalMixture:
         for i, grid in self._grids.items():
             x = np.asarray(samples[self._numeric[i]], dtype=float)
             cell = np.rint((x - grid.value_low) / grid.step).astype(np.intp)
-            np.clip(cell, 0, len(grid.grid) - 1, out=cell)
+            # Points come rounded onto the grid; the bounds only guard the indexing.
+            cell = np.minimum(np.maximum(cell, 0), len(grid.grid) - 1)
             # The distinct cells, and each point's place among them (``np.unique``'s answer
             # without its sort).
             present = np.zeros(len(grid.grid), dtype=bool)

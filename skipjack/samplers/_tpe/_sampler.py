@@ -102,7 +102,18 @@ def default_weights(x: int) -> np.ndarray:
         return np.asarray([])
     if x < 25:
         return np.ones(x)
-    return np.concatenate([np.linspace(1.0 / x, 1.0, num=x - 25), np.ones(25)])
+    # ``np.concatenate([np.linspace(1 / x, 1, x - 25), np.ones(25)])``, value for value,
+    # without linspace's overhead.
+    weights = np.ones(x)
+    ramp = x - 25
+    if ramp == 1:
+        weights[0] = 1.0 / x
+    elif ramp > 1:
+        start = 1.0 / x
+        np.multiply(np.arange(ramp, dtype=float), (1.0 - start) / (ramp - 1), out=weights[:ramp])
+        weights[:ramp] += start
+        weights[ramp - 1] = 1.0  # linspace's last point is its end, exactly
+    return weights
 
 
 def _deprecated(name: str, value: Any, default: Any, since: str, removal: str) -> Any:

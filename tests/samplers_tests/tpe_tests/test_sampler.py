@@ -130,6 +130,16 @@ def test_default_weights_and_gamma() -> None:
     assert w[0] == pytest.approx(1 / 40)
 
 
+@pytest.mark.parametrize("n", [0, 1, 24, 25, 26, 27, 28, 100, 1001, 4999])
+def test_default_weights_are_the_linear_ramp_value_for_value(n: int) -> None:
+    # The ramp is numpy.linspace(1/n, 1, n - 25) followed by 25 ones, to the last bit.
+    expected = np.ones(n)
+    if n > 25:
+        expected[: n - 25] = np.linspace(1.0 / n, 1.0, n - 25)
+    got = default_weights(n)
+    assert got.shape == expected.shape and (got == expected).all()
+
+
 def test_bad_weights_function_raises() -> None:
     sampler = quiet(weights=lambda n: -np.ones(n), n_startup_trials=2, seed=0)
     study = skipjack.create_study(sampler=sampler)
