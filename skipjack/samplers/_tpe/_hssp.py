@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-__all__ = ["hypervolume", "reference_point", "solve_hssp"]
+__all__ = ["greedy_front_2d", "hypervolume", "reference_point", "solve_hssp"]
 
 _EPS = 1e-12
 # Segments of the front up to this long are scanned in Python rather than NumPy.
@@ -71,26 +71,101 @@ def _segment_best(
 
 
 def _greedy_2d(points: np.ndarray, k: int, reference: np.ndarray) -> list[int]:
-    # On one front, sorting by the first loss sorts the second in reverse. The selected points
-    # cut the front into segments; a point's exclusive region reaches right to the next
-    # selected point and up to the previous one, so it depends only on its segment's ends.
-    # Selecting a point changes only its own segment, which it splits in two: a heap of the
-    # segments' best contributions gives the greedy choice (ties: the leftmost point).
     order = np.argsort(points[:, 0], kind="stable")
-    x, y = points[order, 0], points[order, 1]
-    x_list, y_list = x.tolist(), y.tolist()
-    ref_x, ref_y = float(reference[0]), float(reference[1])
-    push, pop = heapq.heappush, heapq.heappop
+    return order[greedy_front_2d(points[order, 0], points[order, 1], k, reference)].tolist()
 
-    if len(x) > _SMALL_SEGMENT:
-        value, where = _segment_best(x, y, 0, len(x), ref_x, ref_y)
-    else:
-        value, where = _segment_best(x_list, y_list, 0, len(x), ref_x, ref_y)  # type: ignore[arg-type]
-    heap = [(-value, where, 0, len(x), ref_x, ref_y)]
-    chosen: list[int] = []
+
+# The last greedy run: the front (x, y), the reference point, the picks (positions in pick
+# order) and the contribution of each when picked. Each prefix of the picks is the greedy answer
+# of its length on that front.
+_Run = tuple[np.ndarray, np.ndarray, float, float, np.ndarray, np.ndarray]
+_last_run: _Run | None = None
+
+
+def greedy_front_2d(x: np.ndarray, y: np.ndarray, k: int, reference: np.ndarray) -> list[int]:
+    """Positions of ``k`` points of a 2-objective front chosen greedily by contribution.
+
+    ``x`` must be increasing (so ``y`` decreases along it), ``k`` smaller than the front and
+    every point below the finite ``reference``. Ties go to the leftmost point.
+    """
+    global _last_run
+    ref_x, ref_y = float(reference[0]), float(reference[1])
+    picks, gains = np.zeros(0, dtype=np.intp), np.zeros(0)
+    last = _last_run
+    if last is not None and last[2] == ref_x and last[3] == ref_y:
+        picks, gains = _still_greedy(x, y, ref_x, ref_y, last)
+    if len(picks) < k:
+        picks, gains = _continue_greedy(x, y, k, ref_x, ref_y, picks, gains)
+    _last_run = (x.copy(), y.copy(), ref_x, ref_y, picks, gains)
+    return picks[:k].tolist()
+
+
+def _still_greedy(
+    x: np.ndarray, y: np.ndarray, ref_x: float, ref_y: float, last: _Run
+) -> tuple[np.ndarray, np.ndarray]:
+    """The longest prefix of the last run's picks that greedy selection still makes on the
+    front (x, y) with the same reference point: positions in it and contributions.
+
+    A point that is never picked changes no other point's contribution. So dropping such a
+    point changes nothing, and a point new to the front changes nothing as long as it loses to
+    the pick of every step (its contribution at a step is bounded by its nearest earlier picks).
+    """
+    old_x, old_y, _, _, picks, gains = last
+    n = len(x)
+    if len(picks) == 0 or len(old_x) == 0:
+        return picks, gains
+    at = np.minimum(np.searchsorted(old_x, x), len(old_x) - 1)
+    known = (old_x[at] == x) & (old_y[at] == y)
+    position = np.full(len(old_x), -1)
+    position[at[known]] = np.flatnonzero(known)
+    picks = position[picks]
+    missing = np.flatnonzero(picks < 0)
+    if missing.size:  # a pick left the front: the steps before it stand
+        picks, gains = picks[: missing[0]], gains[: missing[0]]
+    for new in np.flatnonzero(~known).tolist():
+        if len(picks) == 0:
+            break
+        # The bounds of the new point's segment before each step: the x of the nearest pick
+        # made so far to its right and the y of the nearest one to its left.
+        before = picks[:-1]
+        nearest_right = np.minimum.accumulate(
+            np.concatenate(([n], np.where(before > new, before, n)))
+        )
+        nearest_left = np.maximum.accumulate(
+            np.concatenate(([-1], np.where(before < new, before, -1)))
+        )
+        right = np.where(nearest_right < n, x[np.minimum(nearest_right, n - 1)], ref_x)
+        up = np.where(nearest_left >= 0, y[nearest_left], ref_y)
+        gain = (right - x[new]) * (up - y[new])
+        wins = (gain > gains) | ((gain == gains) & (new < picks))
+        if wins.any():
+            first = int(wins.argmax())
+            picks, gains = picks[:first], gains[:first]
+    return picks, gains
+
+
+def _continue_greedy(
+    x: np.ndarray,
+    y: np.ndarray,
+    k: int,
+    ref_x: float,
+    ref_y: float,
+    picks: np.ndarray,
+    gains: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy picks from a greedy prefix ``picks`` (with contributions ``gains``) up to ``k``."""
+    # The picks cut the front into segments; a point's exclusive region reaches right to the
+    # next pick and up to the previous one, so it depends only on its segment's ends. Picking
+    # a point changes only its own segment, which it splits in two: a heap of the segments'
+    # best contributions gives the greedy choice (ties: the leftmost point).
+    x_list, y_list = x.tolist(), y.tolist()
+    heap = _segments_after(x, y, ref_x, ref_y, picks)
+    chosen, values = picks.tolist(), gains.tolist()
+    push, pop = heapq.heappush, heapq.heappop
     while len(chosen) < k:
-        _, where, lo, hi, right, up = pop(heap)
+        neg_value, where, lo, hi, right, up = pop(heap)
         chosen.append(where)
+        values.append(-neg_value)
         # The left part now reaches right to this point, the right part up to it. Short
         # segments are scanned inline in Python: a call costs more than a few products.
         for s_lo, s_hi, s_right, s_up in (
@@ -108,7 +183,46 @@ def _greedy_2d(points: np.ndarray, k: int, reference: np.ndarray) -> list[int]:
             else:
                 continue
             push(heap, (-value, at, s_lo, s_hi, s_right, s_up))
-    return order[chosen].tolist()
+    return np.array(chosen, dtype=np.intp), np.array(values)
+
+
+def _segments_after(
+    x: np.ndarray, y: np.ndarray, ref_x: float, ref_y: float, picks: np.ndarray
+) -> list[tuple[float, int, int, int, float, float]]:
+    """The greedy heap once ``picks`` are made: ``(-best contribution, its position, lo, hi,
+    right, up)`` of every non-empty segment between picks, all scanned at once."""
+    n = len(x)
+    if len(picks) == 0:
+        value, where = _segment_best(x, y, 0, n, ref_x, ref_y)
+        return [(-value, where, 0, n, ref_x, ref_y)]
+    cuts = np.sort(picks)
+    los = np.concatenate(([0], cuts + 1))
+    his = np.concatenate((cuts, [n]))
+    rights = np.concatenate((x[cuts], [ref_x]))
+    ups = np.concatenate(([ref_y], y[cuts]))
+    filled = his > los
+    los, his, rights, ups = los[filled], his[filled], rights[filled], ups[filled]
+    sizes = his - los
+    segment = np.repeat(np.arange(len(los)), sizes)
+    free = np.ones(n, dtype=bool)
+    free[cuts] = False
+    members = np.flatnonzero(free)  # the segments' points, segment after segment
+    gain = (rights[segment] - x[members]) * (ups[segment] - y[members])
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    best = np.maximum.reduceat(gain, starts)
+    first = np.minimum.reduceat(np.where(gain == best[segment], members, n), starts)
+    heap = list(
+        zip(
+            (-best).tolist(),
+            first.tolist(),
+            los.tolist(),
+            his.tolist(),
+            rights.tolist(),
+            ups.tolist(),
+        )
+    )
+    heapq.heapify(heap)
+    return heap
 
 
 def _greedy_nd(points: np.ndarray, k: int, reference: np.ndarray) -> list[int]:
