@@ -158,7 +158,10 @@ def main() -> int:
     parser.add_argument("--functions", type=int, nargs="+", default=list(BBOB_FUNCTIONS))
     parser.add_argument("--dimensions", type=int, nargs="+", default=[2, 5])
     parser.add_argument("--budgets", type=int, nargs="+", default=[100])
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (BBOB)")
+    parser.add_argument("--seeds", type=int, default=5, help="N seeds, from --seed-start (BBOB)")
+    parser.add_argument(
+        "--seed-start", type=int, default=0, help="first seed of every problem (default 0)"
+    )
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     parser.add_argument("--sklearn-budget", type=int, default=50)
     parser.add_argument("--sklearn-seeds", type=int, default=5)
@@ -191,7 +194,7 @@ def main() -> int:
     tasks = [
         Task(library, kind, key, budget, seed)
         for kind, key, budget, n_seeds, _, _ in problems
-        for seed in range(n_seeds)
+        for seed in range(args.seed_start, args.seed_start + n_seeds)
         for library in LIBRARIES
     ]
     print(f"{len(tasks)} runs on {args.jobs} process(es) ...", file=sys.stderr)
@@ -215,7 +218,8 @@ def main() -> int:
         runs: dict[str, list[float]] = {}
         for library in LIBRARIES:
             runs[library] = [
-                best[Task(library, kind, key, budget, s)] - f_opt for s in range(n_seeds)
+                best[Task(library, kind, key, budget, s)] - f_opt
+                for s in range(args.seed_start, args.seed_start + n_seeds)
             ]
         p, outcome = verdict(runs["skipjack"], runs["optuna"], args.alpha)
         counts[outcome] += 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -75,3 +77,59 @@ def test_sample_broadcasts_per_element_bounds() -> None:
     z = _truncnorm.sample(a, b, rng)
     assert z.shape == a.shape
     assert ((z >= a) & (z <= b)).all()
+
+
+class _FixedUniforms:
+    """Stands in for a RandomState whose uniforms are given in advance."""
+
+    def __init__(self, u: np.ndarray) -> None:
+        self._u = u
+
+    def random_sample(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.broadcast_to(self._u, shape).copy()
+
+
+EXTREME_BOUNDS = [
+    (-1.0, 1.0),
+    (0.2, 0.3),
+    (-40.0, -39.0),
+    (30.0, 31.0),
+    (37.0, 38.0),
+    (-50.0, 3.0),
+    (5.0, 5.0001),
+    (8.0, 8.0 + 1e-9),
+    (-8.0 - 1e-9, -8.0),
+    (0.3, 0.3 + 1e-12),
+    (-20.0, -19.999999),
+    (10.0, 12.0),
+    (0.0, 1.0),
+    (-1.0, 0.0),
+    (2.0, np.inf),
+    (-np.inf, -30.0),
+    (-np.inf, np.inf),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), EXTREME_BOUNDS)
+def test_each_draw_is_the_quantile_of_its_uniform(a: float, b: float) -> None:
+    # Inverse-CDF sampling: the draws are the truncated normal's quantiles at the uniforms, read
+    # from one end of the interval or the other (both give the same distribution).
+    u = np.array([1e-3, 0.1, 0.25, 0.5, 0.75, 0.9, 0.999])
+    rng: Any = _FixedUniforms(u)
+    z = _truncnorm.sample(np.full(u.size, a), np.full(u.size, b), rng)
+    assert ((z >= a) & (z <= b)).all()
+    width = min(b - a, 1.0)
+    from_low = stats.truncnorm.ppf(u, a, b)
+    from_high = stats.truncnorm.ppf(1.0 - u, a, b)
+    # 1e-14 relative to the value: a few ulps; 1e-9 of the width: SciPy's own accuracy.
+    close = {
+        end: bool(np.allclose(z, ref, rtol=1e-14, atol=1e-9 * width))
+        for end, ref in (("low", from_low), ("high", from_high))
+    }
+    assert close["low"] or close["high"], (z, from_low, from_high)
+
+
+@pytest.mark.parametrize("point", [0.3, 0.0, 30.0, -30.0, -40.0])
+def test_empty_interval_gives_its_point(point: float) -> None:
+    z = _truncnorm.sample(np.array([point]), np.array([point]), np.random.RandomState(0))
+    assert z[0] == point
