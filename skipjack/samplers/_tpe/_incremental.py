@@ -19,6 +19,7 @@ its trial's rank in the current bad set, passed in with each update.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 import math
 import threading
@@ -31,6 +32,7 @@ from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.samplers._tpe import _truncnorm
 from skipjack.samplers._tpe._grid_masses import _GRID_CACHE_CELLS
+from skipjack.samplers._tpe._parzen_estimator import _FAR
 from skipjack.samplers._tpe._parzen_estimator import _LOG_SQRT_2PI
 from skipjack.samplers._tpe._parzen_estimator import _log
 from skipjack.samplers._tpe._parzen_estimator import _log_domain_mass
@@ -49,6 +51,8 @@ MIN_OBSERVATIONS = 256
 _MAX_CHANGES = 32
 # With fewer observations than this the magic clip depends on their number: always rebuild.
 _MIN_KEPT = 100
+# Up to this many (parameter, kernel) pairs, per-kernel work runs on Python floats.
+_FEW = 48
 
 
 class _GridTable:
@@ -69,6 +73,13 @@ class _GridTable:
         # by_cell[c, r]: log mass of cell c under pair r (cell-major: a point's cell selects
         # a row, and kernels gather along it).
         self.by_cell = np.empty((n_cells, 0))
+
+    def row_of(self, mu: float, sigma: float) -> int:
+        """Table row of the pair ``(mu, sigma)``, computing it if new."""
+        row = self._keys.get((mu, sigma))
+        if row is None:
+            row = int(self.rows_of(np.array([mu]), np.array([sigma]))[0])
+        return row
 
     def rows_of(self, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         """Table row of each ``(mu[i], sigma[i])``, computing the rows of new pairs."""
@@ -202,10 +213,15 @@ class IncrementalMixture:
 
     # ---- updating ---------------------------------------------------------------------------
     def update(
-        self, rows: np.ndarray, observations: Mapping[str, np.ndarray], weights: np.ndarray
+        self,
+        rows: np.ndarray,
+        values: Callable[[np.ndarray], Mapping[str, np.ndarray]],
+        weights: np.ndarray,
     ) -> None:
-        """Make the kernels those of the observations at history ``rows`` (increasing trial
-        number order, as ``observations`` and ``weights``)."""
+        """Make the kernels those of the observations at history ``rows`` (in increasing trial
+        number order, as ``weights``); ``values(positions)`` gives the internal values of
+        the observations at those positions of ``rows``, per parameter (only new ones are
+        asked for)."""
         n, k = len(rows), self._k
         before = self._n_observations
         if self._in_order and n >= before and np.array_equal(rows[:before], self._rows[1:k]):
@@ -245,8 +261,7 @@ class IncrementalMixture:
             self._n_dead += 1
             moved += self._unlink(kernel)
         if len(added):
-            subset = {name: v[added] for name, v in observations.items()}
-            moved += self._append(rows[added], subset, kernel_rank, self._k == 1)
+            moved += self._append(rows[added], values(added), kernel_rank, self._k == 1)
         self._refresh_kernels(moved)
         self._n_observations = n
         k = self._k
@@ -362,12 +377,49 @@ class IncrementalMixture:
                 moved.append(kernel)
         return np.array(moved, dtype=np.intp)
 
+    def _refresh_few(self, moved: list[tuple[int, np.ndarray]]) -> None:
+        """:meth:`_refresh_kernels` for a few kernels, on Python floats (the same formulas;
+        NumPy's per-call overhead would dominate arrays this small)."""
+        touched: set[int] = set()
+        for i, kernels in moved:
+            if not len(kernels):
+                continue
+            low, high = float(self._low[i]), float(self._high[i])
+            grid = self._grids.get(i)
+            mu_row, sigma_row, norm_row = self._mu[i], self._sigma[i], self._log_norm[i]
+            for kernel in kernels.tolist():
+                mu, sigma = float(mu_row[kernel]), float(sigma_row[kernel])
+                norm_row[kernel] = _scalar_log_domain_mass(mu, sigma, low, high)
+                if grid is not None:
+                    self._grid_rows[i][kernel] = grid.row_of(mu, sigma)
+                touched.add(kernel)
+        d = len(self._continuous)
+        for kernel in touched:
+            constant = 0.0
+            for j, i in enumerate(self._continuous):
+                low, high = float(self._low[i]), float(self._high[i])
+                width = high - low
+                raw_sigma = float(self._sigma[i, kernel])
+                mu = (float(self._mu[i, kernel]) - 0.5 * (low + high)) / width
+                sigma = raw_sigma / width
+                inv_var = 1.0 / (sigma * sigma)
+                self._coef[j, kernel] = -0.5 * inv_var
+                self._coef[d + j, kernel] = mu * inv_var
+                constant -= math.log(raw_sigma) + float(self._log_norm[i, kernel])
+                constant -= _LOG_SQRT_2PI + 0.5 * (mu * mu * inv_var)
+            for i in self._grids:
+                constant -= float(self._log_norm[i, kernel])
+            self._constant[kernel] = constant
+
     def _refresh_kernels(self, moved: list[tuple[int, np.ndarray]]) -> None:
         """Redo the per-kernel work after bandwidths moved (``(parameter, kernels)`` pairs):
         domain masses, grid cells' masses, and the evaluation coefficients (see
         ``_choice_row``) of every kernel concerned. Retired kernels are left as they are."""
         parts = [kernels for _, kernels in moved if len(kernels)]
         if not parts:
+            return
+        if sum(len(part) for part in parts) <= _FEW:
+            self._refresh_few(moved)
             return
         # Every (parameter, kernel) pair at once; a pair listed twice is just computed twice.
         param = np.concatenate([np.full(len(kernels), i) for i, kernels in moved if len(kernels)])
@@ -444,6 +496,20 @@ class IncrementalMixture:
             mass = grid.by_cell[cells].take(self._grid_rows[i][:k], axis=1)
             joint += mass[point_cell]
         return _logsumexp_rows(joint, overwrite=True)
+
+
+def _scalar_log_domain_mass(mu: float, sigma: float, low: float, high: float) -> float:
+    """``_log_domain_mass`` of one kernel: log of its normal's mass inside ``[low, high]``
+    (the tails beyond ``_FAR`` standard deviations are below 1e-17 and skipped)."""
+    a = (low - mu) / sigma
+    b = (high - mu) / sigma
+    ndtr = _truncnorm._scipy_special().ndtr
+    tails = 0.0
+    if a > -_FAR:
+        tails += float(ndtr(a))
+    if b < _FAR:
+        tails += float(ndtr(-b))
+    return math.log1p(-tails)
 
 
 def _inserted(array: np.ndarray, at: int, value: float | np.integer) -> np.ndarray:

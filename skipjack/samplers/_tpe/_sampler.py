@@ -116,6 +116,19 @@ def default_weights(x: int) -> np.ndarray:
     return weights
 
 
+def _values_at(
+    snapshot: HistorySnapshot,
+    space: dict[str, BaseDistribution],
+    rows: np.ndarray,
+    columns: dict[str, np.ndarray] | None,
+) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    """Observations at given positions of ``rows``: from ``columns`` (already gathered) or
+    straight from the history's columns."""
+    if columns is not None:
+        return lambda at: {name: column[at] for name, column in columns.items()}
+    return lambda at: {name: snapshot.param(name)[rows[at]] for name in space}
+
+
 def _deprecated(name: str, value: Any, default: Any, since: str, removal: str) -> Any:
     if value is None:
         return default
@@ -553,7 +566,9 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         model = cached[1]
         if evaluator and model[1] is None:
             mixture = IncrementalMixture(space, self._prior_weight, self._consider_endpoints)
-            mixture.update(rows, observations, weights)
+            mixture.update(
+                rows, lambda at: {name: v[at] for name, v in observations.items()}, weights
+            )
             model[1] = mixture
         return model[0], model[1] if evaluator else None
 
@@ -586,9 +601,16 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             else []
         )
         below, below_kept = self._observations(snapshot, facts, below_rows, space)
-        above, above_kept = self._observations(snapshot, facts, above_rows, space, running)
         n_below = len(next(iter(below.values())))
-        n_above = len(next(iter(above.values())))
+        above: dict[str, np.ndarray] | None = None
+        if not running and all(facts.intersection.get(n) == d for n, d in space.items()):
+            # Every scored row holds every parameter under this distribution: the bad rows'
+            # values need neither a check nor a conversion, and are read only when needed.
+            above_kept: np.ndarray | None = above_rows
+            n_above = len(above_rows)
+        else:
+            above, above_kept = self._observations(snapshot, facts, above_rows, space, running)
+            n_above = len(next(iter(above.values())))
         if len(study.directions) > 1:
             below_weights = np.ones(n_below)
         else:
@@ -611,10 +633,14 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             mixture = self._mixtures.get(
                 history, space, self._prior_weight, self._consider_endpoints
             )
-            mixture.update(above_kept, above, above_weights)
+            mixture.update(
+                above_kept, _values_at(snapshot, space, above_kept, above), above_weights
+            )
             good_density = (good_mixture or good).log_pdf(candidates)
             score = good_density - mixture.log_pdf(candidates)
         else:
+            if above is None:
+                above, _ = self._observations(snapshot, facts, above_rows, space)
             bad = _ParzenEstimator(
                 above,
                 space,

@@ -41,6 +41,11 @@ def _points(rng: np.random.Generator, space: dict[str, BaseDistribution]) -> dic
     return {name: _history(rng, 40)[name] for name in space}
 
 
+def _at(observations: dict[str, np.ndarray]):  # type: ignore[no-untyped-def]
+    """The ``values`` callable of ``IncrementalMixture.update`` over gathered columns."""
+    return lambda at: {name: column[at] for name, column in observations.items()}
+
+
 def _weights(n: int) -> np.ndarray:
     return np.linspace(0.2, 1.0, n) if n else np.zeros(0)
 
@@ -68,7 +73,7 @@ def test_matches_a_fresh_estimator_through_additions_and_removals(
             members = np.sort(np.setdiff1d(np.union1d(members, added), removed))
         observations = {name: values[name][members] for name in space}
         weights = _weights(len(members))
-        mixture.update(members, observations, weights)
+        mixture.update(members, _at(observations), weights)
         fresh = _ParzenEstimator(
             observations, space, weights, prior_weight=1.0, consider_endpoints=consider_endpoints
         )
@@ -91,7 +96,7 @@ def test_new_rows_between_old_ones_take_their_trial_order_among_ties() -> None:
         rows = np.sort(np.append(rows, extra))
         weights = np.linspace(0.01, 1.0, len(rows))
         observations = {"depth": depth[rows], "x": x[rows]}
-        mixture.update(rows, observations, weights)
+        mixture.update(rows, _at(observations), weights)
         fresh = _ParzenEstimator(observations, space, weights)
         np.testing.assert_allclose(
             mixture.log_pdf(points), fresh.log_pdf(points), rtol=0, atol=2e-5
@@ -149,7 +154,7 @@ def test_rows_leaving_and_coming_back_many_times() -> None:
             members = np.sort(np.concatenate([base, wandering[:20]]))
         observations = {name: values[name][members] for name in space}
         weights = _weights(len(members))
-        mixture.update(members, observations, weights)
+        mixture.update(members, _at(observations), weights)
         if step % 5 == 0:
             fresh = _ParzenEstimator(observations, space, weights)
             np.testing.assert_allclose(
