@@ -1,15 +1,17 @@
 """Exact hypervolume: the measure of the region a point set dominates below a reference point.
 
-Two objectives are a sum of rectangles after one sort. More objectives use the slicing
-recursion of "hypervolume by slicing objectives" (While et al., 2006): sort by the last
-objective and add, per slab between consecutive values, the (d-1)-dimensional hypervolume of
-the points already passed, times the slab's thickness. Only the Pareto front takes part.
+Two objectives are a sum of rectangles after one sort; three use an O(n log n) sweep
+(``_sweep3d``). More objectives use the slicing recursion of "hypervolume by slicing
+objectives" (While et al., 2006) down to three: sort by the last objective and add, per slab
+between consecutive values, the (d-1)-dimensional hypervolume of the points already passed,
+times the slab's thickness. Only the Pareto front takes part.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from skipjack._hypervolume._sweep3d import hypervolume_3d
 from skipjack.study._multi_objective import _is_pareto_front
 
 __all__ = ["compute_hypervolume"]
@@ -36,6 +38,8 @@ def compute_hypervolume(
     points = points[np.all(points < reference, axis=1)]
     if len(points) == 0:
         return 0.0
+    if points.shape[1] == 3 and np.isfinite(points).all() and np.isfinite(reference).all():
+        return hypervolume_3d(points, reference)  # dominated points cost the sweep little
     if not assume_pareto:
         points = np.unique(points[_is_pareto_front(points, assume_unique_lexsorted=False)], axis=0)
     return _hv(points, reference)
@@ -51,6 +55,8 @@ def _hv(points: np.ndarray, reference: np.ndarray) -> float:
         y = np.minimum.accumulate(points[order, 1])
         widths = np.diff(np.append(x, reference[0]))
         return float(np.sum(widths * (reference[1] - y)))
+    if n_objectives == 3 and np.isfinite(points).all() and np.isfinite(reference).all():
+        return hypervolume_3d(points, reference)
     order = np.argsort(points[:, -1], kind="stable")
     ordered = points[order]
     cuts = np.append(ordered[1:, -1], reference[-1])
@@ -60,6 +66,9 @@ def _hv(points: np.ndarray, reference: np.ndarray) -> float:
         if thickness <= 0:
             continue
         prefix = ordered[: i + 1, :-1]
-        front = prefix[_is_pareto_front(prefix, assume_unique_lexsorted=False)]
-        total += thickness * _hv(np.unique(front, axis=0), reference[:-1])
+        if n_objectives > 4 or not np.isfinite(prefix).all():
+            prefix = np.unique(
+                prefix[_is_pareto_front(prefix, assume_unique_lexsorted=False)], axis=0
+            )
+        total += thickness * _hv(prefix, reference[:-1])
     return total

@@ -15,11 +15,17 @@ import math
 
 import numpy as np
 
+from skipjack._hypervolume._compute import compute_hypervolume
+from skipjack._hypervolume._greedy import greedy_by_boxes
+
 __all__ = ["greedy_front_2d", "hypervolume", "reference_point", "solve_hssp"]
 
 _EPS = 1e-12
 # Segments of the front up to this long are scanned in Python rather than NumPy.
 _SMALL_SEGMENT = 32
+# Boxes the decomposition behind exact contributions may hold (3 objectives need about 6 per
+# pick; 5 or more can need far more, and fall back to lazy evaluation).
+_MAX_BOXES = 200_000
 
 
 def reference_point(losses: np.ndarray) -> np.ndarray:
@@ -226,15 +232,36 @@ def _segments_after(
 
 
 def _greedy_nd(points: np.ndarray, k: int, reference: np.ndarray) -> list[int]:
+    """Greedy picks on a front of 3 or more objectives, ties going to the lowest index.
+
+    Contributions come from a box decomposition of the region not yet dominated; with many
+    objectives it can grow too large, and the rest of the picks are then made lazily, each
+    stale contribution bounding the fresh one from above (ties there go as the heap pops).
+    Non-finite points also take the lazy path.
+    """
+    if not np.isfinite(points).all():
+        return _lazy_greedy(points, k, reference, [], np.prod(reference - points, axis=1))
+    selected, bounds = greedy_by_boxes(points, k, reference, _MAX_BOXES)
+    if len(selected) == k:
+        return selected
+    return _lazy_greedy(points, k, reference, selected, bounds)
+
+
+def _lazy_greedy(
+    points: np.ndarray, k: int, reference: np.ndarray, selected: list[int], bounds: np.ndarray
+) -> list[int]:
+    """Extend the greedy picks ``selected`` to ``k``, given upper ``bounds`` on every other
+    point's contribution, recomputing a contribution only when its bound leads (Minoux, 1978)."""
     boxes = np.prod(reference - points, axis=1)
-    heap = [(-float(v), i) for i, v in enumerate(boxes)]
+    taken = set(selected)
+    heap = [(-float(bounds[i]), i) for i in range(len(points)) if i not in taken]
     heapq.heapify(heap)
-    selected: list[int] = []
+    selected = list(selected)
     while len(selected) < k:
         _, i = heapq.heappop(heap)
         if selected:
             overlap = np.maximum(points[selected], points[i])
-            fresh = float(boxes[i]) - hypervolume(overlap, reference)
+            fresh = float(boxes[i]) - compute_hypervolume(overlap, reference, assume_pareto=True)
         else:
             fresh = float(boxes[i])
         if not heap or fresh >= -heap[0][0]:
