@@ -50,7 +50,7 @@ class _BracketRows:
         snapshot = history_of(self._study).snapshot()
         name = self._study.study_name
         in_bracket = BracketMembership(name, self._budgets, self._bracket_id)
-        mine = [t for t in snapshot.trials[watermark:] if in_bracket(t.number)]
+        mine = [t for t in snapshot.trials_from(watermark) if in_bracket(t.number)]
         return mine, len(snapshot)
 
 

@@ -31,6 +31,7 @@ from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.samplers._tpe import _truncnorm
+from skipjack.samplers._tpe._blas import matmul_on_this_thread
 from skipjack.samplers._tpe._grid_masses import _GRID_CACHE_CELLS
 from skipjack.samplers._tpe._parzen_estimator import _FAR
 from skipjack.samplers._tpe._parzen_estimator import _LOG_SQRT_2PI
@@ -481,7 +482,7 @@ class IncrementalMixture:
             offset[0] -= math.log(n_choices)
             choice = np.asarray(samples[name]).astype(np.intp)
             u[np.arange(m), self._choice_row[name] + choice] = math.log((share + 1.0) / share)
-        joint = np.matmul(u, self._coef[:, :k], out=_buffer(_JOINT, (m, k)))
+        joint = matmul_on_this_thread(u, self._coef[:, :k], _buffer(_JOINT, (m, k)))
         for i, grid in self._grids.items():
             x = np.asarray(samples[self._numeric[i]], dtype=float)
             cell = np.rint((x - grid.value_low) / grid.step).astype(np.intp)

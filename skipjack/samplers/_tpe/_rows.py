@@ -76,7 +76,7 @@ class RowFacts:
             total = len(snapshot)
             if total <= self.n:
                 return
-            trials = snapshot.trials[self.n : total]
+            trials = snapshot.trials_from(self.n)
             violation = _grow(self.violation, total, 0.0)
             last_step = _grow(self.last_step, total, math.nan)
             last_value = _grow(self.last_value, total, math.nan)

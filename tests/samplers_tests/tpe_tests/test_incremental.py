@@ -12,6 +12,7 @@ from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.samplers._tpe import _sampler
+from skipjack.samplers._tpe._blas import matmul_on_this_thread
 from skipjack.samplers._tpe._incremental import IncrementalMixture
 from skipjack.samplers._tpe._parzen_estimator import _ParzenEstimator
 
@@ -189,3 +190,13 @@ def test_good_model_is_reused_only_while_its_inputs_are_unchanged() -> None:
     assert other_weights is not other_rows
     other_history = model(object(), space, moved, observations, np.full(3, 0.5))[0]
     assert other_history is not other_weights
+
+
+@pytest.mark.parametrize("shape", [(24, 8, 5000), (24, 41, 3000), (3, 2, 10), (24, 8, 1)])
+def test_matrix_product_in_blocks_equals_numpys(shape: tuple[int, int, int]) -> None:
+    m, inner, n = shape
+    rng = np.random.default_rng(n)
+    a, b = rng.standard_normal((m, inner)), rng.standard_normal((inner, n + 7))[:, :n]
+    out = np.empty((m, n))
+    assert matmul_on_this_thread(a, b, out) is out
+    np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
