@@ -99,6 +99,12 @@ class HistorySnapshot:
         """The FrozenTrial of every row (do not modify)."""
         return self._trials[: self._n]
 
+    @property
+    def source(self) -> object:
+        """An object that identifies the history this snapshot was taken from: snapshots of
+        one history share it (its rows are only ever appended), others never do."""
+        return self._trials
+
     def trials_from(self, start: int) -> Sequence[FrozenTrial]:
         """The FrozenTrial of rows ``start`` and later (cheaper than slicing :attr:`trials`,
         which copies every row first)."""

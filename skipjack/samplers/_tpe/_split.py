@@ -11,11 +11,17 @@ Sec. 3.1; Ozaki et al., 2022 for several objectives):
 
 Everything else is bad. Both sets are returned as history rows in trial-number order, which is
 the order the ``weights`` function refers to.
+
+With one objective, once ``n_below`` feasible COMPLETE trials with a non-NaN value exist, the
+last split of a history is extended by the rows appended since (a history's rows never change)
+instead of being redone over every row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+import threading
+from typing import NamedTuple
 
 import numpy as np
 
@@ -195,6 +201,12 @@ def split_rows(
     n_below: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the history rows of the good and the bad trials, each in trial-number order."""
+    sign = 0.0
+    if len(directions) == 1:
+        sign = -1.0 if directions[0] == StudyDirection.MAXIMIZE else 1.0
+        quick = _split_single(snapshot, facts, sign, n_below)
+        if quick is not None:
+            return quick
     n = len(snapshot)
     states = snapshot.states
     numbers = snapshot.numbers
@@ -229,7 +241,10 @@ def split_rows(
     is_good[good] = True
     bad = np.flatnonzero(finished & ~is_good)
     good = np.sort(good)
-    return _by_number(good, numbers), _by_number(bad, numbers)
+    good, bad = _by_number(good, numbers), _by_number(bad, numbers)
+    if sign and 1 <= n_below <= len(complete) - int(np.count_nonzero(np.isnan(losses))):
+        _remember_single(snapshot, sign, n_below, good, bad)
+    return good, bad
 
 
 def _by_number(rows: np.ndarray, numbers: np.ndarray) -> np.ndarray:
@@ -239,3 +254,144 @@ def _by_number(rows: np.ndarray, numbers: np.ndarray) -> np.ndarray:
     if (selected[1:] > selected[:-1]).all():
         return rows
     return rows[np.argsort(selected, kind="stable")]
+
+
+# ---- one objective, incrementally -----------------------------------------------------------
+class _SingleSplit(NamedTuple):
+    """The last single-objective split of one history, valid while the history holds at least
+    ``n_below`` eligible rows (feasible COMPLETE rows with a non-NaN loss): the good set is then
+    the best ``n_below`` of those, and every other COMPLETE or PRUNED row is bad."""
+
+    source: object  # the history's own list of trials: one per history, only ever appended to
+    n_rows: int
+    n_below: int
+    sign: float
+    good_keys: tuple[tuple[float, int, int], ...]  # (loss, number, row), in number order
+    worst: tuple[float, int, int]  # the largest of ``good_keys``
+    good: np.ndarray  # read-only
+    bad: np.ndarray  # a read-only view of the first entries of ``bad_buffer``
+    bad_buffer: np.ndarray  # bad rows in number order, then spare room
+    numbers_buffer: np.ndarray  # their trial numbers, then spare room
+
+
+_last_single: _SingleSplit | None = None
+# Extending the last split writes past its bad rows in place, which must not happen twice.
+_single_lock = threading.Lock()
+# Rows arriving at once beyond this are split from scratch.
+_MAX_NEW_ROWS = 16
+_COMPLETE = int(TrialState.COMPLETE)
+_PRUNED = int(TrialState.PRUNED)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def _with_room(array: np.ndarray) -> np.ndarray:
+    """A copy of ``array`` in a buffer twice its length."""
+    out = np.empty(max(2 * len(array), 64), dtype=array.dtype)
+    out[: len(array)] = array
+    return out
+
+
+def _appended(buffer: np.ndarray, size: int, values: list[int]) -> np.ndarray:
+    """``buffer`` with ``values`` written after its first ``size`` entries: in place when there
+    is room (no published view reaches past ``size``), else in a larger copy."""
+    end = size + len(values)
+    if end > len(buffer):
+        buffer = _with_room(buffer[:size])
+    buffer[size:end] = values
+    return buffer
+
+
+def _remember_single(
+    snapshot: HistorySnapshot, sign: float, n_below: int, good: np.ndarray, bad: np.ndarray
+) -> None:
+    """Keep a split computed from scratch for :func:`_split_single` to extend. The caller
+    checked that at least ``n_below`` (>= 1) rows are eligible, so ``good`` holds only those."""
+    global _last_single
+    numbers = snapshot.numbers
+    losses = (snapshot.values[good, 0] * sign).tolist()
+    keys = tuple(zip(losses, numbers[good].tolist(), good.tolist()))
+    state = _SingleSplit(
+        snapshot.source,
+        len(snapshot),
+        n_below,
+        sign,
+        keys,
+        max(keys),
+        _frozen(good),
+        _frozen(bad),
+        _with_room(bad),
+        _with_room(numbers[bad]),
+    )
+    with _single_lock:
+        _last_single = state
+
+
+def _split_single(
+    snapshot: HistorySnapshot, facts: RowFacts, sign: float, n_below: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The single-objective split extended by the rows added since the last one, or None when
+    it must be computed from scratch. Each new eligible row displaces the worst good row if it
+    is better (ties going to the earlier trial number); every other finished row is bad."""
+    global _last_single
+    with _single_lock:
+        last = _last_single
+        n = len(snapshot)
+        if (
+            last is None
+            or last.source is not snapshot.source
+            or last.n_below != n_below
+            or last.sign != sign
+            or not last.n_rows <= n <= last.n_rows + _MAX_NEW_ROWS
+        ):
+            return None
+        start = last.n_rows
+        if n == start:
+            return last.good, last.bad
+        keys = list(last.good_keys)
+        worst = last.worst
+        displaced = False
+        extra: list[tuple[int, int]] = []  # (number, row) of the rows turning bad
+        new_rows = zip(
+            range(start, n),
+            snapshot.states[start:n].tolist(),
+            snapshot.values[start:n, 0].tolist(),
+            facts.violation[start:n].tolist(),
+            snapshot.numbers[start:n].tolist(),
+        )
+        for row, state, value, violation, number in new_rows:
+            if state != _COMPLETE and state != _PRUNED:
+                continue
+            loss = value * sign
+            key = (loss, number, row)
+            if state == _COMPLETE and not violation > 0 and loss == loss and key < worst:
+                keys.remove(worst)
+                keys.append(key)
+                extra.append((worst[1], worst[2]))
+                worst = max(keys)
+                displaced = True
+            else:
+                extra.append((number, row))
+        good = last.good
+        if displaced:
+            keys.sort(key=lambda k: k[1])
+            good = _frozen(np.array([k[2] for k in keys], dtype=np.intp))
+        bad, rows, numbers = last.bad, last.bad_buffer, last.numbers_buffer
+        if extra:
+            extra.sort()
+            size = len(bad)
+            if not size or extra[0][0] > numbers[size - 1]:
+                rows = _appended(rows, size, [e[1] for e in extra])
+                numbers = _appended(numbers, size, [e[0] for e in extra])
+            else:  # a trial finishing late or a displaced good row: insert by number
+                at = np.searchsorted(numbers[:size], [e[0] for e in extra])
+                rows = _with_room(np.insert(rows[:size], at, [e[1] for e in extra]))
+                numbers = _with_room(np.insert(numbers[:size], at, [e[0] for e in extra]))
+            bad = _frozen(rows[: size + len(extra)])
+        _last_single = _SingleSplit(
+            last.source, n, n_below, sign, tuple(keys), worst, good, bad, rows, numbers
+        )
+        return good, bad
