@@ -145,7 +145,7 @@ class IncrementalMixture:
             next_row += n_choices
         self._n_coef = next_row
         self._n_observations = 0
-        self._in_order = True
+        self._last_rows: np.ndarray | None = None
         self._clear()
 
     @staticmethod
@@ -173,12 +173,13 @@ class IncrementalMixture:
         """Drop every observation kernel; keep room for ``capacity`` kernels."""
         d = len(self._numeric)
         self._k = 1  # kernels in use, the prior (index 0) included
-        self._in_order = True  # kernel j is observation j - 1, none retired
+        self._last_rows = None
         self._n_dead = 0
         # Per kernel (columns up to the capacity): history row (-1: the prior), whether it
         # is still an observation of the set, and per numeric parameter its centre (model
         # domain), bandwidth and log domain mass.
         self._rows = np.full(capacity, -1, dtype=np.intp)
+        self._kernel_rank = np.full(capacity, -1, dtype=np.intp)  # rank among the rows
         self._alive = np.zeros(capacity, dtype=bool)
         self._alive[0] = True
         self._mu = np.empty((d, capacity))
@@ -207,6 +208,7 @@ class IncrementalMixture:
             return out
 
         self._rows, self._alive = grown(self._rows, -1), grown(self._alive, False)
+        self._kernel_rank = grown(self._kernel_rank, -1)
         self._mu, self._sigma = grown(self._mu, 0.0), grown(self._sigma, np.nan)
         self._log_norm, self._coef = grown(self._log_norm, 0.0), grown(self._coef, 0.0)
         self._constant = grown(self._constant, 0.0)
@@ -225,11 +227,15 @@ class IncrementalMixture:
         asked for)."""
         n, k = len(rows), self._k
         before = self._n_observations
-        if self._in_order and n >= before and np.array_equal(rows[:before], self._rows[1:k]):
-            # Only newer trials joined (the common case): kernel j is observation j - 1.
+        last = self._last_rows
+        if last is not None and n >= before and np.array_equal(rows[:before], last):
+            # Only rows after the last ones joined (the common case): every kernel keeps
+            # its rank, the new ones take the next.
             added = np.arange(before, n)
             gone = np.zeros(0, dtype=np.intp)
-            kernel_rank = np.arange(-1, k + len(added) - 1)
+            self._reserve(k + len(added))
+            kernel_rank = self._kernel_rank
+            kernel_rank[k : k + len(added)] = added
         else:
             live_rows = self._rows[1:k]
             extent = int(max(rows.max(initial=-1), live_rows.max(initial=-1))) + 1
@@ -240,10 +246,10 @@ class IncrementalMixture:
             known = np.zeros(extent, dtype=bool)
             known[live_rows[alive]] = True
             added = np.flatnonzero(~known[rows])
-            kernel_rank = np.full(k + len(added), -1, dtype=np.intp)
+            self._reserve(k + len(added))
+            kernel_rank = self._kernel_rank
             kernel_rank[1:k] = rank[live_rows]
-            kernel_rank[k:] = added  # positions in ``rows`` are ranks
-            self._in_order = False
+            kernel_rank[k : k + len(added)] = added  # positions in ``rows`` are ranks
         # Few observations: the magic clip still moves with their number (and so does every
         # bandwidth), and a rebuild is cheap.
         if (
@@ -254,25 +260,27 @@ class IncrementalMixture:
             self._clear(max(64, 2 * (n + 1)))
             added = np.arange(n)
             gone = np.zeros(0, dtype=np.intp)
-            kernel_rank = np.arange(-1, n)
-            self._in_order = True
+            kernel_rank = self._kernel_rank
+            kernel_rank[: n + 1] = np.arange(-1, n)
         moved: list[tuple[int, np.ndarray]] = []
         for kernel in gone.tolist():
             self._alive[kernel] = False
+            self._kernel_rank[kernel] = -1
             self._n_dead += 1
             moved += self._unlink(kernel)
         if len(added):
             moved += self._append(rows[added], values(added), kernel_rank, self._k == 1)
         self._refresh_kernels(moved)
         self._n_observations = n
+        self._last_rows = rows
         k = self._k
         mixture = np.zeros(k)
         mixture[0] = self._prior_weight if n else 1.0
-        if self._in_order:
-            mixture[1:] = weights
-        else:
+        if self._n_dead:
             live = np.flatnonzero(self._alive[1:k]) + 1
             mixture[live] = weights[kernel_rank[live]]
+        else:
+            np.take(weights, kernel_rank[1:k], out=mixture[1:])
         mixture /= mixture.sum()
         self._log_mixture = _log(mixture)
 
