@@ -23,6 +23,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 import math
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
@@ -100,6 +101,13 @@ class _GridTable:
             )
             self.by_cell = np.concatenate([self.by_cell, masses.T], axis=1)
         return out
+
+
+class _Points(NamedTuple):
+    """Points prepared for evaluation by :meth:`IncrementalMixture.points`."""
+
+    u: np.ndarray  # (points, coefficient rows)
+    cells: list[tuple[int, np.ndarray, np.ndarray]]  # (grid parameter, cells, point's cell)
 
 
 class IncrementalMixture:
@@ -462,14 +470,14 @@ class IncrementalMixture:
         self._constant[kernels] = constant
 
     # ---- evaluating -------------------------------------------------------------------------
-    def log_pdf(self, samples: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Log-density of the mixture at each point (internal values), as
-        ``_ParzenEstimator.log_pdf``."""
+    def points(self, samples: Mapping[str, np.ndarray]) -> _Points:
+        """The evaluation's view of ``samples`` (internal values), shareable by mixtures over
+        the same space: per-point features of the matrix product (categoricals as 1 on
+        their choice's row; see ``_choice_row``) and, per grid, the distinct cells and each
+        point's cell among them."""
         first = next(iter(samples.values()))
-        m, k = len(first), self._k
+        m = len(first)
         d = len(self._continuous)
-        # One matrix product gives every term but the grids': features per point times
-        # coefficients per kernel (see ``_choice_row``).
         u = np.zeros((m, self._n_coef))
         for j, i in enumerate(self._continuous):
             x = np.asarray(samples[self._numeric[i]], dtype=float)
@@ -479,18 +487,10 @@ class IncrementalMixture:
             u[:, d + j] = (x - centre) / (self._high[i] - self._low[i])
         np.multiply(u[:, d : 2 * d], u[:, d : 2 * d], out=u[:, :d])
         u[:, self._offset_row] = 1.0
-        offset = np.add(self._constant[:k], self._log_mixture, out=self._coef[self._offset_row, :k])
-        n = self._n_observations
-        for name, n_choices in self._categorical.items():
-            # An observation's kernel gives its own choice (share + 1) / total and every other
-            # share / total; the prior kernel is uniform.
-            share = self._prior_weight / (n + 1)
-            total = n_choices * share + 1.0
-            offset[1:] += math.log(share / total)
-            offset[0] -= math.log(n_choices)
-            choice = np.asarray(samples[name]).astype(np.intp)
-            u[np.arange(m), self._choice_row[name] + choice] = math.log((share + 1.0) / share)
-        joint = matmul_on_this_thread(u, self._coef[:, :k], _buffer(_JOINT, (m, k)))
+        everyone = np.arange(m)
+        for name, row in self._choice_row.items():
+            u[everyone, row + np.asarray(samples[name]).astype(np.intp)] = 1.0
+        cells = []
         for i, grid in self._grids.items():
             x = np.asarray(samples[self._numeric[i]], dtype=float)
             cell = np.rint((x - grid.value_low) / grid.step).astype(np.intp)
@@ -500,9 +500,31 @@ class IncrementalMixture:
             # without its sort).
             present = np.zeros(len(grid.grid), dtype=bool)
             present[cell] = True
-            cells = np.flatnonzero(present)
-            point_cell = (np.cumsum(present) - 1)[cell]
-            mass = grid.by_cell[cells].take(self._grid_rows[i][:k], axis=1)
+            cells.append((i, np.flatnonzero(present), (np.cumsum(present) - 1)[cell]))
+        return _Points(u, cells)
+
+    def log_pdf(self, samples: Mapping[str, np.ndarray] | _Points) -> np.ndarray:
+        """Log-density of the mixture at each point (internal values, or :meth:`points` of
+        them), as ``_ParzenEstimator.log_pdf``."""
+        points = samples if isinstance(samples, _Points) else self.points(samples)
+        u = points.u
+        m, k = len(u), self._k
+        offset = np.add(self._constant[:k], self._log_mixture, out=self._coef[self._offset_row, :k])
+        if self._categorical:
+            u = u.copy()
+            n = self._n_observations
+            for name, n_choices in self._categorical.items():
+                # An observation's kernel gives its own choice (share + 1) / total and every
+                # other share / total; the prior kernel is uniform.
+                share = self._prior_weight / (n + 1)
+                total = n_choices * share + 1.0
+                offset[1:] += math.log(share / total)
+                offset[0] -= math.log(n_choices)
+                row = self._choice_row[name]
+                u[:, row : row + n_choices] *= math.log((share + 1.0) / share)
+        joint = matmul_on_this_thread(u, self._coef[:, :k], _buffer(_JOINT, (m, k)))
+        for i, cells, point_cell in points.cells:
+            mass = self._grids[i].by_cell[cells].take(self._grid_rows[i][:k], axis=1)
             joint += mass[point_cell]
         return _logsumexp_rows(joint, overwrite=True)
 

@@ -636,8 +636,11 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             mixture.update(
                 above_kept, _values_at(snapshot, space, above_kept, above), above_weights
             )
-            good_density = (good_mixture or good).log_pdf(candidates)
-            score = good_density - mixture.log_pdf(candidates)
+            points = mixture.points(candidates)
+            good_density = (
+                good.log_pdf(candidates) if good_mixture is None else good_mixture.log_pdf(points)
+            )
+            score = good_density - mixture.log_pdf(points)
         else:
             if above is None:
                 above, _ = self._observations(snapshot, facts, above_rows, space)
