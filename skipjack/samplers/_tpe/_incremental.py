@@ -4,9 +4,11 @@ From one suggestion to the next the bad set of a single-process study changes by
 two (the newest trial, or a trial pushed out of the good set), while rebuilding its estimator
 costs many passes over every kernel: sorting, bandwidths, domain masses, the coefficients of
 the evaluation. :class:`IncrementalMixture` keeps the kernels of the last bad set, one per
-history row, and applies the difference: it inserts and removes kernels in each parameter's
-sorted order, recomputes every bandwidth (a few cheap passes), and redoes the expensive
-per-kernel work only for kernels whose bandwidth changed (the new ones and their neighbours).
+history row, and applies the difference: it inserts kernels into (and retires them from) each
+parameter's sorted order, recomputes the bandwidths around each change (a kernel's bandwidth
+depends on its sorted neighbours only), and redoes the expensive per-kernel work only for
+kernels whose bandwidth changed (the new ones and their neighbours). A retired kernel keeps
+its place with zero weight until a large change rebuilds everything.
 
 The model is :class:`~skipjack.samplers._tpe._parzen_estimator._ParzenEstimator`'s, kernel
 for kernel: the same bandwidth rule (ties in sorted order broken by trial number), the same
@@ -101,6 +103,58 @@ class _GridTable:
             )
             self.by_cell = np.concatenate([self.by_cell, masses.T], axis=1)
         return out
+
+
+class _SortedRun:
+    """One parameter's live kernels in sorted order, with their values, in arrays with room
+    to grow: an insertion or a deletion shifts the tail in place."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._kernels = np.zeros(64, dtype=np.intp)
+        self._values = np.zeros(64)
+
+    @property
+    def kernels(self) -> np.ndarray:
+        """Kernel indices in sorted order (a view, valid until the next change)."""
+        return self._kernels[: self.n]
+
+    @property
+    def values(self) -> np.ndarray:
+        """Their values (a view, valid until the next change)."""
+        return self._values[: self.n]
+
+    def reset(self, kernels: np.ndarray, values: np.ndarray) -> None:
+        """Replace the contents with ``kernels`` and their ``values`` (already sorted)."""
+        self.n = 0
+        self._room(len(kernels))
+        self._kernels[: len(kernels)] = kernels
+        self._values[: len(kernels)] = values
+        self.n = len(kernels)
+
+    def insert(self, at: int, kernel: int, value: float) -> None:
+        """Insert ``kernel`` with ``value`` at place ``at``."""
+        self._room(self.n + 1)
+        n = self.n
+        self._kernels[at + 1 : n + 1] = self._kernels[at:n]
+        self._values[at + 1 : n + 1] = self._values[at:n]
+        self._kernels[at] = kernel
+        self._values[at] = value
+        self.n = n + 1
+
+    def delete(self, at: int) -> None:
+        """Remove the entry at place ``at``."""
+        n = self.n
+        self._kernels[at : n - 1] = self._kernels[at + 1 : n]
+        self._values[at : n - 1] = self._values[at + 1 : n]
+        self.n = n - 1
+
+    def _room(self, size: int) -> None:
+        if size > len(self._kernels):
+            grown = max(size, 2 * len(self._kernels))
+            kernels, values = np.zeros(grown, dtype=np.intp), np.zeros(grown)
+            kernels[: self.n], values[: self.n] = self.kernels, self.values
+            self._kernels, self._values = kernels, values
 
 
 class _Points(NamedTuple):
@@ -199,8 +253,7 @@ class IncrementalMixture:
         self._constant = np.zeros(capacity)  # everything in the offset row but the weight
         self._grid_rows = {i: np.zeros(capacity, dtype=np.intp) for i in self._grids}
         # Per numeric parameter, the live kernels in (value, trial number) order, and values.
-        self._sorted = [np.zeros(0, dtype=np.intp) for _ in self._numeric]
-        self._sorted_mu = [np.zeros(0) for _ in self._numeric]
+        self._sorted = [_SortedRun() for _ in self._numeric]
         self._refresh_kernels([(i, np.zeros(1, dtype=np.intp)) for i in range(d)])
         self._log_mixture = np.zeros(1)
 
@@ -297,12 +350,12 @@ class IncrementalMixture:
         of the kernels whose bandwidth changed."""
         changed = []
         for i in range(len(self._numeric)):
-            values, order = self._sorted_mu[i], self._sorted[i]
+            run = self._sorted[i]
+            values = run.values
             lo = int(values.searchsorted(self._mu[i, kernel], side="left"))
             hi = int(values.searchsorted(self._mu[i, kernel], side="right"))
-            at = lo + int(np.flatnonzero(order[lo:hi] == kernel)[0])
-            self._sorted[i] = np.delete(order, at)
-            self._sorted_mu[i] = np.delete(values, at)
+            at = lo + int(np.flatnonzero(run.kernels[lo:hi] == kernel)[0])
+            run.delete(at)
             changed.append((i, self._rebandwidth(i, at - 1, at + 1)))
         return changed
 
@@ -335,26 +388,29 @@ class IncrementalMixture:
             live = np.flatnonzero(self._alive[1 : self._k]) + 1
             for i in range(d):
                 order = np.lexsort((kernel_rank[live], self._mu[i, live]))
-                self._sorted[i] = live[order]
-                self._sorted_mu[i] = self._mu[i, live][order]
+                self._sorted[i].reset(live[order], self._mu[i, live][order])
             if d:
                 sorted_sigma = _sorted_bandwidths(
-                    np.array(self._sorted_mu), self._low, self._high, True, self._consider_endpoints
+                    np.array([run.values for run in self._sorted]),
+                    self._low,
+                    self._high,
+                    True,
+                    self._consider_endpoints,
                 )
                 for i in range(d):
-                    self._sigma[i, self._sorted[i]] = sorted_sigma[i]
+                    self._sigma[i, self._sorted[i].kernels] = sorted_sigma[i]
             return [(i, live) for i in range(d)]
         changed = []
         for i in range(d):
             for kernel in new.tolist():
                 value, k_rank = self._mu[i, kernel], kernel_rank[kernel]
-                values, order = self._sorted_mu[i], self._sorted[i]
+                run = self._sorted[i]
+                values = run.values
                 lo = int(values.searchsorted(value, side="left"))
                 hi = int(values.searchsorted(value, side="right"))
                 if hi > lo:  # ties: by trial number
-                    lo += int(np.searchsorted(kernel_rank[order[lo:hi]], k_rank))
-                self._sorted[i] = _inserted(order, lo, kernel)
-                self._sorted_mu[i] = _inserted(values, lo, value)
+                    lo += int(np.searchsorted(kernel_rank[run.kernels[lo:hi]], k_rank))
+                run.insert(lo, kernel, value)
                 changed.append((i, self._rebandwidth(i, lo - 1, lo + 2)))
         return changed
 
@@ -363,7 +419,8 @@ class IncrementalMixture:
         ``start .. stop - 1`` (clipped to the order) from their neighbours, by the rule of
         ``_sorted_bandwidths`` (the same floating-point operations, on Python floats: the
         window is a few kernels); return the kernels whose bandwidth changed."""
-        values = self._sorted_mu[i]
+        run = self._sorted[i]
+        values = run.values
         n = len(values)
         start, stop = max(start, 0), min(stop, n)
         if start >= stop:
@@ -376,7 +433,7 @@ class IncrementalMixture:
             padded.append(high)
         width = high - low
         min_sigma = width / min(100.0, n + 2.0)
-        kernels = self._sorted[i][start:stop]
+        kernels = run.kernels[start:stop]
         row = self._sigma[i]
         moved = []
         for j, kernel in enumerate(kernels.tolist()):
@@ -541,15 +598,6 @@ def _scalar_log_domain_mass(mu: float, sigma: float, low: float, high: float) ->
     if b < _FAR:
         tails += float(ndtr(-b))
     return math.log1p(-tails)
-
-
-def _inserted(array: np.ndarray, at: int, value: float | np.integer) -> np.ndarray:
-    """``np.insert(array, at, value)`` for a 1-d array, without its generality's overhead."""
-    out = np.empty(len(array) + 1, dtype=array.dtype)
-    out[:at] = array[:at]
-    out[at] = value
-    out[at + 1 :] = array[at:]
-    return out
 
 
 class MixtureCache:
