@@ -20,8 +20,11 @@ Cost: fitting sorts each parameter's observations once (a linear-time radix sort
 parameters); evaluating ``m`` points costs a few passes over an ``(m, n_kernels)`` array.
 Grid kernels repeat: observations share grid points, and tied observations share bandwidths,
 so their cell masses are computed once per distinct kernel (:func:`_kernel_groups`), and on
-coarse grids once per process (``_grid_masses.py``). The acquisition, the density ratio of two
-estimators, is in ``_ratio.py``; the scratch arrays behind the temporaries in ``_scratch.py``.
+coarse grids once per process (``_grid_masses.py``). Drawing precomputes, once per estimator,
+everything that does not depend on the random numbers (:class:`_SamplePlan`), so that a draw
+is one gather plus a few passes over ``(parameters, size)`` arrays. The acquisition, the
+density ratio of two estimators, is in ``_ratio.py``; the scratch arrays behind the
+temporaries in ``_scratch.py``.
 """
 
 from __future__ import annotations
@@ -222,6 +225,33 @@ def _model_bounds(
     return steps, low, high, log_rows if log_rows.any() else None
 
 
+class _Constants(NamedTuple):
+    """What kernel fitting needs of a tuple of numeric distributions beyond
+    :func:`_model_bounds`: the prior kernel's centre and width per parameter, the bounds as
+    columns and, per parameter, ``(low, high, value_low, value_high)`` as Python floats."""
+
+    prior_mu: np.ndarray
+    width: np.ndarray
+    low_column: np.ndarray
+    high_column: np.ndarray
+    floats: list[tuple[float, float, float, float]]
+
+
+@functools.lru_cache(maxsize=256)
+def _constants(dists: tuple[FloatDistribution | IntDistribution, ...]) -> _Constants:
+    """The :class:`_Constants` of a space's numeric distributions (cached like
+    :func:`_model_bounds`; the arrays are read-only)."""
+    _, low, high, _ = _model_bounds(dists)
+    floats = [
+        (float(low[i]), float(high[i]), float(dist.low), float(dist.high))
+        for i, dist in enumerate(dists)
+    ]
+    constants = _Constants(0.5 * (low + high), high - low, low[:, None], high[:, None], floats)
+    for array in constants[:4]:
+        array.flags.writeable = False
+    return constants
+
+
 def _numeric_kernels(
     x: np.ndarray,
     dists: list[FloatDistribution | IntDistribution],
@@ -234,7 +264,9 @@ def _numeric_kernels(
     ``orders`` may give, per parameter, the stable sorting order of its row of ``x``.
     """
     d, n = x.shape
-    steps, low, high, log_rows = _model_bounds(tuple(dists))
+    space = tuple(dists)
+    steps, low, high, log_rows = _model_bounds(space)
+    constants = _constants(space)
     order = np.empty((d, n), dtype=np.intp)
     for i, dist in enumerate(dists):
         given = None if orders is None else orders[i]
@@ -242,24 +274,30 @@ def _numeric_kernels(
     if log_rows is not None:
         x = x.copy()
         x[log_rows] = np.log(x[log_rows])
-    # Flat positions, so that gathering and scattering in sorted order are single operations.
-    offsets = np.arange(d)[:, None]
-    ordered = x.reshape(-1)[order + offsets * n]
+    if d == 1:  # one row: index it directly
+        ordered = x[:, order[0]]
+    else:
+        # Flat positions, so that gathering and scattering in sorted order are single operations.
+        offsets = np.arange(d)[:, None]
+        ordered = x.reshape(-1)[order + offsets * n]
     sorted_sigma = _sorted_bandwidths(ordered, low, high, consider_magic_clip, consider_endpoints)
+    sigma = np.empty((d, n + 1))
+    if d == 1:
+        sigma[:, order[0]] = sorted_sigma
+    else:
+        sigma.reshape(-1)[order + offsets * (n + 1)] = sorted_sigma
     # The prior kernel: centred on the domain and as wide as it.
+    sigma[:, n] = constants.width
     mu = np.empty((d, n + 1))
     mu[:, :n] = x
-    mu[:, n] = 0.5 * (low + high)
-    sigma = np.empty((d, n + 1))
-    sigma.reshape(-1)[order + offsets * (n + 1)] = sorted_sigma
-    sigma[:, n] = high - low
+    mu[:, n] = constants.prior_mu
     grouped = [steps[i] is not None and n > _FEW_KERNELS for i in range(d)]
     # Ungrouped parameters' domain masses in one pass over their (rows, kernels) block.
-    plain = [i for i in range(d) if not grouped[i]]
-    if len(plain) == d:  # views, not gathered copies
-        log_norm = _log_domain_mass(mu, sigma, low[:, None], high[:, None])
+    if not any(grouped):  # views, not gathered copies
+        log_norm = _log_domain_mass(mu, sigma, constants.low_column, constants.high_column)
     else:
         log_norm = np.empty((d, n + 1))
+        plain = [i for i in range(d) if not grouped[i]]
         if plain:
             log_norm[plain] = _log_domain_mass(
                 mu[plain], sigma[plain], low[plain, None], high[plain, None]
@@ -275,16 +313,17 @@ def _numeric_kernels(
             log_norm[i] = _log_domain_mass(mu[i, first], sigma[i, first], low[i], high[i])[
                 groups[1]
             ]
+        model_low, model_high, value_low, value_high = constants.floats[i]
         kernels.append(
             _Numeric(
                 mu[i],
                 sigma[i],
-                float(low[i]),
-                float(high[i]),
+                model_low,
+                model_high,
                 dist.log,
                 steps[i],
-                float(dist.low),
-                float(dist.high),
+                value_low,
+                value_high,
                 log_norm[i],
                 groups,
             )
@@ -398,6 +437,141 @@ class _ContinuousBlock:
         return joint
 
 
+def _row_set(rows: list[int]) -> slice | np.ndarray | None:
+    """An index for these rows of a matrix: ``None`` for none, a slice (a view) when they are
+    consecutive, else an index array."""
+    if not rows:
+        return None
+    if rows[-1] - rows[0] == len(rows) - 1:
+        return slice(rows[0], rows[-1] + 1)
+    return np.array(rows)
+
+
+def _column(values: list[float]) -> np.ndarray:
+    """A read-only column vector."""
+    column = np.array(values, dtype=float).reshape(-1, 1)
+    column.flags.writeable = False
+    return column
+
+
+class _Layout:
+    """The part of a :class:`_SamplePlan` fixed by the search space (not by the kernels):
+    numeric and categorical rows, bounds, grids. Cached per space (:func:`_layout`)."""
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        numeric: tuple[tuple[str, tuple[float, float, bool, float | None, float, float]], ...],
+        categorical: tuple[tuple[str, int], ...],
+    ) -> None:
+        self.numeric = [name for name, _ in numeric]
+        params = [p for _, p in numeric]
+        d = len(params)
+        self.model_low = _column([p[0] for p in params])
+        self.model_high = _column([p[1] for p in params])
+        self.log_rows = _row_set([row for row, p in enumerate(params) if p[2]])
+        grid = [row for row, p in enumerate(params) if p[3] is not None]
+        self.grid_rows = _row_set(grid)
+        self.grid_step = _column([params[row][3] for row in grid])  # type: ignore[misc]
+        self.grid_low = _column([params[row][4] for row in grid])
+        self.value_low = _column([p[4] for p in params])
+        self.value_high = _column([p[5] for p in params])
+        # Categorical cumulative probabilities follow the 7 numeric blocks in the table.
+        self.categorical = []
+        start = 7 * d
+        for name, n_choices in categorical:
+            choices = np.arange(n_choices, dtype=float)
+            choices.flags.writeable = False
+            self.categorical.append((name, start, start + n_choices, choices))
+            start += n_choices
+        self.n_rows = start
+        self.in_order = self.numeric + [c[0] for c in self.categorical] == list(names)
+
+
+@functools.lru_cache(maxsize=256)
+def _layout(
+    names: tuple[str, ...],
+    numeric: tuple[tuple[str, tuple[float, float, bool, float | None, float, float]], ...],
+    categorical: tuple[tuple[str, int], ...],
+) -> _Layout:
+    """The :class:`_Layout` of a space; a space recurs at every suggestion."""
+    return _Layout(names, numeric, categorical)
+
+
+class _SamplePlan:
+    """What :meth:`_ParzenEstimator.sample` needs of one estimator, computed on its first draw.
+
+    ``table`` has one column per kernel. For the ``d`` numeric parameters it stacks seven
+    ``(d, n_kernels)`` blocks: ``log Phi`` of the lower and upper ends of the kernel's
+    standardized domain mirrored into the lower tail, the sign that undoes the mirroring, the
+    standardized domain ends ``a`` and ``b``, ``mu`` and ``sigma``; then, per categorical, its
+    kernels' cumulative choice probabilities. One gather of the table's columns by the drawn
+    kernels gives every per-draw quantity. The arithmetic is the per-draw algorithm's
+    (:func:`_truncnorm.sample`), done once per kernel: the draws are the same bits.
+    """
+
+    __slots__ = ("cdf", "layout", "table")
+
+    def __init__(self, estimator: _ParzenEstimator) -> None:
+        cdf = np.add.accumulate(estimator._mixture)
+        cdf /= cdf[-1]
+        self.cdf = cdf
+        numeric = []
+        categorical = []
+        for name, kernels in estimator._kernels.items():
+            if isinstance(kernels, _Numeric):
+                # (low, high, log, step, value_low, value_high)
+                numeric.append((name, kernels[2:8]))
+            else:
+                categorical.append((name, kernels.log_table.shape[0]))
+        layout = self.layout = _layout(tuple(estimator._names), tuple(numeric), tuple(categorical))
+        table = self.table = np.empty((layout.n_rows, len(cdf)))
+        d = len(numeric)
+        if d:
+            mu, sigma = table[5 * d : 6 * d], table[6 * d : 7 * d]
+            for row, kernels in enumerate(estimator._numeric.values()):
+                mu[row] = kernels.mu
+                sigma[row] = kernels.sigma
+            a, b = table[3 * d : 4 * d], table[4 * d : 5 * d]
+            np.subtract(layout.model_low, mu, out=a)
+            a /= sigma
+            np.subtract(layout.model_high, mu, out=b)
+            b /= sigma
+            _truncnorm.sample_bounds(a, b, out=table[: 3 * d].reshape(3, d, -1))
+        if layout.categorical:
+            tables = [
+                k.log_table for k in estimator._kernels.values() if isinstance(k, _Categorical)
+            ]
+            for (_, start, stop, _), log_table in zip(layout.categorical, tables):
+                block = table[start:stop]
+                np.exp(log_table, out=block)
+                np.cumsum(block, axis=0, out=block)
+
+    def to_values(self, draws: np.ndarray) -> None:
+        """Turn model-domain draws (rows: numeric parameters) into the distributions' values,
+        in place: exponentiate logged rows, round grid rows onto the grid, clip to the domain."""
+        layout = self.layout
+        if layout.log_rows is not None:
+            if isinstance(layout.log_rows, slice):
+                block = draws[layout.log_rows]
+                np.exp(block, out=block)
+            else:
+                draws[layout.log_rows] = np.exp(draws[layout.log_rows])
+        if layout.grid_rows is not None:
+            block = draws[layout.grid_rows]
+            block -= layout.grid_low
+            block /= layout.grid_step
+            # ``rint`` is what ``np.round`` runs for zero decimals, without its overhead.
+            np.rint(block, out=block)
+            block *= layout.grid_step
+            block += layout.grid_low
+            if not isinstance(layout.grid_rows, slice):
+                draws[layout.grid_rows] = block
+        # ``np.clip``'s result, at a third of its call overhead.
+        np.maximum(draws, layout.value_low, out=draws)
+        np.minimum(draws, layout.value_high, out=draws)
+
+
 class _ParzenEstimator:
     """A mixture of product kernels fitted to observations of the parameters of a search space.
 
@@ -459,6 +633,10 @@ class _ParzenEstimator:
             )
             kernels.update(zip(numeric_names, built))
         self._set_kernels({name: kernels[name] for name in search_space})
+        self._plan = None
+
+    # What drawing needs, built on the first draw (also for merged estimators).
+    _plan: _SamplePlan | None = None
 
     def _set_kernels(self, kernels: dict[str, _Numeric | _Categorical]) -> None:
         self._kernels = kernels
@@ -472,39 +650,37 @@ class _ParzenEstimator:
 
     def sample(self, rng: np.random.RandomState, size: int) -> dict[str, np.ndarray]:
         """Draw ``size`` points; returns internal values per parameter."""
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = _SamplePlan(self)
+        layout = plan.layout
+        d = len(layout.numeric)
+        # Every uniform at once, in the order of separate draws: the kernels', the numeric
+        # parameters' (row by row), then each categorical's.
+        uniforms = rng.random_sample((1 + d + len(layout.categorical), size))
         # What ``rng.choice(len(p), p=p, size=size)`` draws, without its input checks.
-        cdf = np.add.accumulate(self._mixture)
-        cdf /= cdf[-1]
-        active = cdf.searchsorted(rng.random_sample(size), side="right")
+        active = plan.cdf.searchsorted(uniforms[0], side="right")
+        drawn = plan.table.take(active, axis=1)
         out: dict[str, np.ndarray] = {}
-        if self._numeric:
-            numeric = list(self._numeric.values())
-            mu = np.array([k.mu[active] for k in numeric])
-            sigma = np.array([k.sigma[active] for k in numeric])
-            lows = np.array([[k.low] for k in numeric])
-            highs = np.array([[k.high] for k in numeric])
-            z = _truncnorm.sample((lows - mu) / sigma, (highs - mu) / sigma, rng)
-            draws = mu + sigma * z
-            for row, (name, numeric_kernels) in enumerate(self._numeric.items()):
-                out[name] = self._to_value(numeric_kernels, draws[row])
-        for name in self._names:
-            kernels = self._kernels[name]
-            if isinstance(kernels, _Categorical):
-                cdf = np.cumsum(np.exp(kernels.log_table[:, active].T), axis=1)
-                u = rng.random_sample(size)[:, None] * cdf[:, -1:]
-                index = (cdf < u).sum(axis=1)
-                out[name] = np.minimum(index, cdf.shape[1] - 1).astype(float)
-        return {name: out[name] for name in self._names}
-
-    @staticmethod
-    def _to_value(kernels: _Numeric, draws: np.ndarray) -> np.ndarray:
-        values = np.exp(draws) if kernels.log else draws
-        if kernels.step is not None:
-            lo = kernels.value_low
-            # ``rint`` is what ``np.round`` runs for zero decimals, without its overhead.
-            values = lo + np.rint((values - lo) / kernels.step) * kernels.step
-        # ``np.clip``'s result, at a third of its call overhead.
-        return np.minimum(np.maximum(values, kernels.value_low), kernels.value_high)
+        if d:
+            z = _truncnorm.sample_prepared(
+                drawn[:d],
+                drawn[d : 2 * d],
+                drawn[2 * d : 3 * d],
+                drawn[3 * d : 4 * d],
+                drawn[4 * d : 5 * d],
+                uniforms[1 : 1 + d],
+            )
+            z *= drawn[6 * d : 7 * d]  # sigma
+            z += drawn[5 * d : 6 * d]  # mu
+            plan.to_values(z)
+            out.update(zip(layout.numeric, z))
+        for u, (name, start, stop, choices) in zip(uniforms[1 + d :], layout.categorical):
+            cdf = drawn[start:stop]
+            u *= cdf[-1]
+            # Past the last choice only by rounding: the clip maps it to the last.
+            out[name] = choices.take((cdf < u).sum(axis=0), mode="clip")
+        return out if layout.in_order else {name: out[name] for name in self._names}
 
     def log_pdf(self, samples: Mapping[str, np.ndarray]) -> np.ndarray:
         """Log-density of the mixture at each point (internal values inside the domain).

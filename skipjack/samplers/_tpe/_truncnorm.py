@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["log_gauss_mass", "log_gauss_mass_fast", "logpdf", "ndtr", "sample"]
+__all__ = [
+    "log_gauss_mass",
+    "log_gauss_mass_fast",
+    "log_ndtr",
+    "logpdf",
+    "ndtr",
+    "sample",
+    "sample_bounds",
+    "sample_prepared",
+]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LN2 = math.log(2.0)
@@ -39,6 +48,12 @@ def _scipy_special() -> Any:
 def ndtr(x: np.ndarray) -> np.ndarray:
     """The standard normal CDF, elementwise."""
     result: np.ndarray = _scipy_special().ndtr(x)
+    return result
+
+
+def log_ndtr(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``log Phi(x)``, elementwise, accurate far into both tails; into ``out`` if given."""
+    result: np.ndarray = _scipy_special().log_ndtr(x, out=out)
     return result
 
 
@@ -89,6 +104,54 @@ def logpdf(z: np.ndarray, log_mass: np.ndarray) -> np.ndarray:
     return -0.5 * z * z - _LOG_SQRT_2PI - log_mass
 
 
+def sample_bounds(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """What :func:`sample` needs of the bounds ``[a, b]`` alone, elementwise, stacked along a
+    new first axis of length 3 (into ``out`` if given): ``log Phi`` of the lower and of the
+    upper end of the interval mirrored to a non-positive centre (see :func:`_mirror`), and the
+    sign that undoes the mirroring (-1.0 where mirrored). Uses no random number, so it can be
+    computed once per kernel and reused across draws."""
+    if out is None:
+        out = np.empty((3, *a.shape))
+    lo, hi, sign = out
+    # The mirrored ends are min(a, -b) and min(b, -a): equal, up to the sign of a zero (which
+    # log_ndtr ignores), to _mirror's choice between the ends.
+    np.negative(b, out=sign)
+    flip = a > sign
+    np.minimum(a, sign, out=lo)
+    np.negative(a, out=sign)
+    np.minimum(b, sign, out=hi)
+    log_ndtr(out[:2], out=out[:2])
+    np.multiply(flip, -2.0, out=sign)
+    sign += 1.0
+    return out
+
+
+def sample_prepared(
+    log_lo: np.ndarray,
+    log_hi: np.ndarray,
+    sign: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    u: np.ndarray,
+) -> np.ndarray:
+    """:func:`sample`'s draw for uniforms ``u`` and :func:`sample_bounds`' output (all arrays of
+    ``u``'s shape); a new array. Every operation is one of :func:`sample`'s, so the values are
+    the same bits."""
+    # u == 0 (probability ~1e-16) would make log(u) -inf; the floor changes nothing else.
+    lower = np.negative(u)
+    np.log1p(lower, out=lower)
+    lower += log_lo
+    upper = np.maximum(u, 1e-300)
+    np.log(upper, out=upper)
+    upper += log_hi
+    z = np.logaddexp(lower, upper, out=lower)
+    _scipy_special().ndtri_exp(z, out=z)
+    z *= sign  # exact: a sign flip (or nothing)
+    # ``np.clip``'s result, at a third of its call overhead.
+    np.maximum(z, a, out=z)
+    return np.minimum(z, b, out=z)
+
+
 def sample(a: np.ndarray, b: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
     """Draw one standard normal value truncated to ``[a[i], b[i]]`` per element (inverse CDF).
 
@@ -99,14 +162,8 @@ def sample(a: np.ndarray, b: np.ndarray, rng: np.random.RandomState) -> np.ndarr
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         a, b = np.broadcast_arrays(a, b)
+    if a.ndim == 0:  # ufuncs return scalars for 0-d input: draw from a 1-element array
+        return sample(a.reshape(1), b.reshape(1), rng)[0]
     u = rng.random_sample(a.shape)
-    flip, lo, hi = _mirror(a, b)
-    # u == 0 (probability ~1e-16) would make log(u) -inf; the floor changes nothing else.
-    log_target = np.logaddexp(
-        _scipy_special().log_ndtr(lo) + np.log1p(-u),
-        _scipy_special().log_ndtr(hi) + np.log(np.maximum(u, 1e-300)),
-    )
-    z = _scipy_special().ndtri_exp(log_target)
-    z = np.where(flip, -z, z)
-    # ``np.clip``'s result, at a third of its call overhead.
-    return np.minimum(np.maximum(z, a), b)
+    log_lo, log_hi, sign = sample_bounds(a, b)
+    return sample_prepared(log_lo, log_hi, sign, a, b, u)
