@@ -41,6 +41,7 @@ from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.samplers._tpe import _truncnorm
+from skipjack.samplers._tpe._blas import matmul_on_this_thread
 from skipjack.samplers._tpe._grid_masses import _add_grid_log_masses
 from skipjack.samplers._tpe._scratch import _JOINT
 from skipjack.samplers._tpe._scratch import _TERM
@@ -427,7 +428,7 @@ class _ContinuousBlock:
         if self._expand:
             np.multiply(u[:, d : 2 * d], u[:, d : 2 * d], out=u[:, :d])
             u[:, 2 * d] = 1.0
-            return np.matmul(u, self._coef, out=joint)
+            return matmul_on_this_thread(u, self._coef, joint)
         joint[:] = self._offset
         for row in range(d):
             z = (u[:, d + row, None] - self._mu[row]) / self._sigma[row]
