@@ -542,7 +542,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         history: TrialHistory,
         space: dict[str, BaseDistribution],
         rows: np.ndarray,
-        observations: dict[str, np.ndarray],
+        observe: Callable[[], dict[str, np.ndarray]],
         weights: np.ndarray,
         options: dict[str, Any],
         evaluator: bool,
@@ -551,7 +551,8 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         mixture as an :class:`IncrementalMixture`, which is cheaper to evaluate. This
         thread's last pair for ``space`` is reused while its rows and weights are the same
         (late in a study most trials do not change the good set); the second form is made
-        only for a reused estimator (``None`` on first use)."""
+        only for a reused estimator (``None`` on first use). ``observe()`` gives the rows'
+        values, asked for only when something is built."""
         last: dict[Any, tuple[Any, list[Any]]] | None = getattr(self._local, "good", None)
         if last is None or len(last) > 64:
             last = self._local.good = {}
@@ -559,13 +560,14 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         key = (history, rows.tobytes(), weights.tobytes())
         cached = last.get(space_key)
         if cached is None or cached[0] != key:
-            estimator = _ParzenEstimator(observations, space, weights, **options)
+            estimator = _ParzenEstimator(observe(), space, weights, **options)
             last[space_key] = (key, [estimator, None])
             return estimator, None
         # Used again: worth a second form that is cheaper to evaluate.
         model = cached[1]
         if evaluator and model[1] is None:
             mixture = IncrementalMixture(space, self._prior_weight, self._consider_endpoints)
+            observations = observe()
             mixture.update(
                 rows, lambda at: {name: v[at] for name, v in observations.items()}, weights
             )
@@ -600,12 +602,18 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             if self._constant_liar
             else []
         )
-        below, below_kept = self._observations(snapshot, facts, below_rows, space)
-        n_below = len(next(iter(below.values())))
+        # Whether every scored row holds every parameter under this distribution: then the
+        # rows' values need neither a check nor a conversion, and are read only when needed.
+        plain = all(facts.intersection.get(n) == d for n, d in space.items())
+        below: dict[str, np.ndarray] | None = None
+        if plain:
+            below_kept: np.ndarray | None = below_rows
+            n_below = len(below_rows)
+        else:
+            below, below_kept = self._observations(snapshot, facts, below_rows, space)
+            n_below = len(next(iter(below.values())))
         above: dict[str, np.ndarray] | None = None
-        if not running and all(facts.intersection.get(n) == d for n, d in space.items()):
-            # Every scored row holds every parameter under this distribution: the bad rows'
-            # values need neither a check nor a conversion, and are read only when needed.
+        if plain and not running:
             above_kept: np.ndarray | None = above_rows
             n_above = len(above_rows)
         else:
@@ -623,7 +631,13 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         incremental = self._incremental(space, above_kept)
         assert below_kept is not None
         good, good_mixture = self._good_model(
-            history, space, below_kept, below, below_weights, options, incremental
+            history,
+            space,
+            below_kept,
+            lambda: below or self._observations(snapshot, facts, below_rows, space)[0],
+            below_weights,
+            options,
+            incremental,
         )
         above_weights = _checked_weights(self._weights, n_above)
         candidates = good.sample(self._rng.rng, self._n_ei_candidates)

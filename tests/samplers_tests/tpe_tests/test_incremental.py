@@ -172,8 +172,23 @@ def test_good_model_is_reused_only_while_its_inputs_are_unchanged() -> None:
     observations = {"x": np.array([0.5, 1.0, 2.0])}
     weights = np.ones(3)
 
-    def model(*args: object, evaluator: bool = True) -> tuple:
-        return sampler._good_model(*args, options, evaluator)  # type: ignore[arg-type]
+    def model(
+        history: object,
+        space: dict,
+        rows: np.ndarray,
+        observed: dict,
+        weights: np.ndarray,
+        evaluator: bool = True,
+    ) -> tuple:
+        return sampler._good_model(
+            history,
+            space,
+            rows,
+            lambda: observed,
+            weights,
+            options,
+            evaluator,  # type: ignore[arg-type]
+        )
 
     first, none_yet = model(history, space, rows, observations, weights)
     assert none_yet is None  # made for a reused estimator only
