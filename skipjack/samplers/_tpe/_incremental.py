@@ -12,8 +12,8 @@ its place with zero weight until a large change rebuilds everything.
 
 The model is :class:`~skipjack.samplers._tpe._parzen_estimator._ParzenEstimator`'s, kernel
 for kernel: the same bandwidth rule (ties in sorted order broken by trial number), the same
-prior kernel, the same weights. Only the order in which kernels are summed differs, so
-densities agree to rounding.
+prior kernel, the same weights. Kernels are summed in another order and, for large mixtures,
+in single precision after the matrix product, so log-densities agree to about 1e-6.
 
 Kernels are stored in arrival order with the prior at index 0: a kernel's weight comes from
 its trial's rank in the current bad set, passed in with each update.
@@ -38,12 +38,14 @@ from skipjack.samplers._tpe._blas import matmul_on_this_thread
 from skipjack.samplers._tpe._grid_masses import _GRID_CACHE_CELLS
 from skipjack.samplers._tpe._parzen_estimator import _FAR
 from skipjack.samplers._tpe._parzen_estimator import _LOG_SQRT_2PI
+from skipjack.samplers._tpe._parzen_estimator import _NEGLIGIBLE
 from skipjack.samplers._tpe._parzen_estimator import _log
 from skipjack.samplers._tpe._parzen_estimator import _log_domain_mass
 from skipjack.samplers._tpe._parzen_estimator import _logsumexp_rows
 from skipjack.samplers._tpe._parzen_estimator import _model_bounds
 from skipjack.samplers._tpe._parzen_estimator import _sorted_bandwidths
 from skipjack.samplers._tpe._scratch import _JOINT
+from skipjack.samplers._tpe._scratch import _JOINT32
 from skipjack.samplers._tpe._scratch import _buffer
 
 __all__ = ["IncrementalMixture"]
@@ -57,6 +59,9 @@ _MAX_CHANGES = 32
 _MIN_KEPT = 100
 # Up to this many (parameter, kernel) pairs, per-kernel work runs on Python floats.
 _FEW = 48
+# From this many (point, kernel) terms on, the evaluation after the matrix product runs in
+# single precision.
+_SINGLE_FROM = 4096
 
 
 class _GridTable:
@@ -77,6 +82,7 @@ class _GridTable:
         # by_cell[c, r]: log mass of cell c under pair r (cell-major: a point's cell selects
         # a row, and kernels gather along it).
         self.by_cell = np.empty((n_cells, 0))
+        self.by_cell32 = np.empty((n_cells, 0), dtype=np.float32)  # the same, single precision
 
     def row_of(self, mu: float, sigma: float) -> int:
         """Table row of the pair ``(mu, sigma)``, computing it if new."""
@@ -102,6 +108,7 @@ class _GridTable:
                 (self._left - centre) / width, (self._right - centre) / width
             )
             self.by_cell = np.concatenate([self.by_cell, masses.T], axis=1)
+            self.by_cell32 = self.by_cell.astype(np.float32)
         return out
 
 
@@ -580,10 +587,38 @@ class IncrementalMixture:
                 row = self._choice_row[name]
                 u[:, row : row + n_choices] *= math.log((share + 1.0) / share)
         joint = matmul_on_this_thread(u, self._coef[:, :k], _buffer(_JOINT, (m, k)))
+        if m * k < _SINGLE_FROM:
+            for i, cells, point_cell in points.cells:
+                mass = self._grids[i].by_cell[cells].take(self._grid_rows[i][:k], axis=1)
+                joint += mass[point_cell]
+            return _logsumexp_rows(joint, overwrite=True)
+        # The product is taken in double precision (its terms cancel); what follows, in
+        # single: the terms that matter are within 80 of their row's largest, where single
+        # precision is good to about 1e-5, and the passes move half the bytes.
+        joint32 = _buffer(_JOINT32, (m, k), np.float32)
+        joint32[...] = joint
         for i, cells, point_cell in points.cells:
-            mass = self._grids[i].by_cell[cells].take(self._grid_rows[i][:k], axis=1)
-            joint += mass[point_cell]
-        return _logsumexp_rows(joint, overwrite=True)
+            mass = self._grids[i].by_cell32[cells].take(self._grid_rows[i][:k], axis=1)
+            joint32 += mass[point_cell]
+        return _logsumexp_rows32(joint32)
+
+
+def _logsumexp_rows32(joint: np.ndarray) -> np.ndarray:
+    """``_logsumexp_rows`` of a single-precision scratch array (overwritten), in double
+    precision out."""
+    peak = joint.max(axis=1, keepdims=True)
+    dead = None
+    if not np.isfinite(peak).all():
+        dead = ~np.isfinite(peak[:, 0])  # every term is zero (-inf): so is the sum
+        peak[dead] = 0.0
+    np.subtract(joint, peak, out=joint)
+    np.maximum(joint, _NEGLIGIBLE, out=joint)
+    np.exp(joint, out=joint)
+    out = np.log(joint.sum(axis=1).astype(np.float64))
+    out += peak[:, 0]
+    if dead is not None:
+        out[dead] = -np.inf
+    return out
 
 
 def _scalar_log_domain_mass(mu: float, sigma: float, low: float, high: float) -> float:

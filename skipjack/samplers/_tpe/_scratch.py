@@ -7,7 +7,7 @@ import threading
 import numpy as np
 
 # Scratch slots for the (points, kernels) temporaries of one evaluation.
-_JOINT, _TERM = 0, 1
+_JOINT, _TERM, _JOINT32 = 0, 1, 2
 _scratch = threading.local()
 
 
