@@ -36,6 +36,7 @@ from skipjack.distributions import IntDistribution
 from skipjack.samplers._tpe import _truncnorm
 from skipjack.samplers._tpe._blas import matmul_on_this_thread
 from skipjack.samplers._tpe._grid_masses import _GRID_CACHE_CELLS
+from skipjack.samplers._tpe._grid_table import GridTable
 from skipjack.samplers._tpe._parzen_estimator import _FAR
 from skipjack.samplers._tpe._parzen_estimator import _LOG_SQRT_2PI
 from skipjack.samplers._tpe._parzen_estimator import _NEGLIGIBLE
@@ -47,6 +48,7 @@ from skipjack.samplers._tpe._parzen_estimator import _sorted_bandwidths
 from skipjack.samplers._tpe._scratch import _JOINT
 from skipjack.samplers._tpe._scratch import _JOINT32
 from skipjack.samplers._tpe._scratch import _buffer
+from skipjack.samplers._tpe._sorted_run import SortedRun
 
 __all__ = ["IncrementalMixture"]
 
@@ -62,106 +64,6 @@ _FEW = 48
 # From this many (point, kernel) terms on, the evaluation after the matrix product runs in
 # single precision.
 _SINGLE_FROM = 4096
-
-
-class _GridTable:
-    """Log masses of every cell of one grid under each distinct ``(mu, sigma)`` seen; a pair
-    keeps its number, so a kernel can keep it."""
-
-    def __init__(self, dist: FloatDistribution | IntDistribution) -> None:
-        assert dist.step is not None
-        step = float(dist.step)
-        n_cells = round((dist.high - dist.low) / step) + 1
-        self.value_low = float(dist.low)
-        self.step = step
-        self.grid = self.value_low + np.arange(n_cells, dtype=float) * step
-        self._left, self._right = self.grid - 0.5 * step, self.grid + 0.5 * step
-        if dist.log:
-            self._left, self._right = np.log(self._left), np.log(self._right)
-        self._keys: dict[tuple[float, float], int] = {}
-        # by_cell[c, r]: log mass of cell c under pair r (cell-major: a point's cell selects
-        # a row, and kernels gather along it).
-        self.by_cell = np.empty((n_cells, 0))
-        self.by_cell32 = np.empty((n_cells, 0), dtype=np.float32)  # the same, single precision
-
-    def row_of(self, mu: float, sigma: float) -> int:
-        """Table row of the pair ``(mu, sigma)``, computing it if new."""
-        row = self._keys.get((mu, sigma))
-        if row is None:
-            row = int(self.rows_of(np.array([mu]), np.array([sigma]))[0])
-        return row
-
-    def rows_of(self, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-        """Table row of each ``(mu[i], sigma[i])``, computing the rows of new pairs."""
-        out = np.empty(len(mu), dtype=np.intp)
-        fresh: list[tuple[float, float]] = []
-        for i, key in enumerate(zip(mu.tolist(), sigma.tolist())):
-            row = self._keys.get(key)
-            if row is None:
-                row = self._keys[key] = len(self._keys)
-                fresh.append(key)
-            out[i] = row
-        if fresh:
-            centre = np.array([[m] for m, _ in fresh])
-            width = np.array([[s] for _, s in fresh])
-            masses = _truncnorm.log_gauss_mass_fast(
-                (self._left - centre) / width, (self._right - centre) / width
-            )
-            self.by_cell = np.concatenate([self.by_cell, masses.T], axis=1)
-            self.by_cell32 = self.by_cell.astype(np.float32)
-        return out
-
-
-class _SortedRun:
-    """One parameter's live kernels in sorted order, with their values, in arrays with room
-    to grow: an insertion or a deletion shifts the tail in place."""
-
-    def __init__(self) -> None:
-        self.n = 0
-        self._kernels = np.zeros(64, dtype=np.intp)
-        self._values = np.zeros(64)
-
-    @property
-    def kernels(self) -> np.ndarray:
-        """Kernel indices in sorted order (a view, valid until the next change)."""
-        return self._kernels[: self.n]
-
-    @property
-    def values(self) -> np.ndarray:
-        """Their values (a view, valid until the next change)."""
-        return self._values[: self.n]
-
-    def reset(self, kernels: np.ndarray, values: np.ndarray) -> None:
-        """Replace the contents with ``kernels`` and their ``values`` (already sorted)."""
-        self.n = 0
-        self._room(len(kernels))
-        self._kernels[: len(kernels)] = kernels
-        self._values[: len(kernels)] = values
-        self.n = len(kernels)
-
-    def insert(self, at: int, kernel: int, value: float) -> None:
-        """Insert ``kernel`` with ``value`` at place ``at``."""
-        self._room(self.n + 1)
-        n = self.n
-        self._kernels[at + 1 : n + 1] = self._kernels[at:n]
-        self._values[at + 1 : n + 1] = self._values[at:n]
-        self._kernels[at] = kernel
-        self._values[at] = value
-        self.n = n + 1
-
-    def delete(self, at: int) -> None:
-        """Remove the entry at place ``at``."""
-        n = self.n
-        self._kernels[at : n - 1] = self._kernels[at + 1 : n]
-        self._values[at : n - 1] = self._values[at + 1 : n]
-        self.n = n - 1
-
-    def _room(self, size: int) -> None:
-        if size > len(self._kernels):
-            grown = max(size, 2 * len(self._kernels))
-            kernels, values = np.zeros(grown, dtype=np.intp), np.zeros(grown)
-            kernels[: self.n], values[: self.n] = self.kernels, self.values
-            self._kernels, self._values = kernels, values
 
 
 class _Points(NamedTuple):
@@ -194,7 +96,7 @@ class IncrementalMixture:
         self._continuous = [i for i, s in enumerate(steps) if s is None]
         self._continuous_rows = np.array(self._continuous, dtype=np.intp)[:, None]
         self._grids = {
-            i: _GridTable(dists[i])  # type: ignore[arg-type]
+            i: GridTable(dists[i])  # type: ignore[arg-type]
             for i, s in enumerate(steps)
             if s is not None
         }
@@ -260,7 +162,7 @@ class IncrementalMixture:
         self._constant = np.zeros(capacity)  # everything in the offset row but the weight
         self._grid_rows = {i: np.zeros(capacity, dtype=np.intp) for i in self._grids}
         # Per numeric parameter, the live kernels in (value, trial number) order, and values.
-        self._sorted = [_SortedRun() for _ in self._numeric]
+        self._sorted = [SortedRun() for _ in self._numeric]
         self._refresh_kernels([(i, np.zeros(1, dtype=np.intp)) for i in range(d)])
         self._log_mixture = np.zeros(1)
 
