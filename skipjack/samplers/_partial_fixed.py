@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from typing import Any
 import warnings
 
 from skipjack.exceptions import ExperimentalWarning
 from skipjack.samplers._base import BaseSampler
+from skipjack.samplers._base import _ForwardsTrialHooks
 
 if TYPE_CHECKING:
     from skipjack.distributions import BaseDistribution
     from skipjack.study import Study
     from skipjack.trial import FrozenTrial
-    from skipjack.trial import TrialState
 
 __all__ = ["PartialFixedSampler"]
 
 
-class PartialFixedSampler(BaseSampler):
+class PartialFixedSampler(_ForwardsTrialHooks, BaseSampler):
     """Return fixed values for some parameters and let another sampler choose the rest.
 
     A typical use is to freeze the best value of one parameter found so far and keep tuning the
@@ -96,16 +95,5 @@ class PartialFixedSampler(BaseSampler):
             )
         return value
 
-    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        """Forward to the base sampler."""
-        self._base_sampler.before_trial(study, trial)
-
-    def after_trial(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        """Forward to the base sampler."""
-        self._base_sampler.after_trial(study, trial, state, values)
+    def _hook_sampler(self) -> BaseSampler:
+        return self._base_sampler
