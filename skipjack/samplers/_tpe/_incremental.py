@@ -39,7 +39,6 @@ from skipjack.samplers._tpe._grid_masses import _GRID_CACHE_CELLS
 from skipjack.samplers._tpe._grid_table import GridTable
 from skipjack.samplers._tpe._parzen_estimator import _FAR
 from skipjack.samplers._tpe._parzen_estimator import _LOG_SQRT_2PI
-from skipjack.samplers._tpe._parzen_estimator import _NEGLIGIBLE
 from skipjack.samplers._tpe._parzen_estimator import _log
 from skipjack.samplers._tpe._parzen_estimator import _log_domain_mass
 from skipjack.samplers._tpe._parzen_estimator import _logsumexp_rows
@@ -502,25 +501,7 @@ class IncrementalMixture:
         for i, cells, point_cell in points.cells:
             mass = self._grids[i].by_cell32[cells].take(self._grid_rows[i][:k], axis=1)
             joint32 += mass[point_cell]
-        return _logsumexp_rows32(joint32)
-
-
-def _logsumexp_rows32(joint: np.ndarray) -> np.ndarray:
-    """``_logsumexp_rows`` of a single-precision scratch array (overwritten), in double
-    precision out."""
-    peak = joint.max(axis=1, keepdims=True)
-    dead = None
-    if not np.isfinite(peak).all():
-        dead = ~np.isfinite(peak[:, 0])  # every term is zero (-inf): so is the sum
-        peak[dead] = 0.0
-    np.subtract(joint, peak, out=joint)
-    np.maximum(joint, _NEGLIGIBLE, out=joint)
-    np.exp(joint, out=joint)
-    out = np.log(joint.sum(axis=1).astype(np.float64))
-    out += peak[:, 0]
-    if dead is not None:
-        out[dead] = -np.inf
-    return out
+        return _logsumexp_rows(joint32, overwrite=True)
 
 
 def _scalar_log_domain_mass(mu: float, sigma: float, low: float, high: float) -> float:

@@ -347,7 +347,8 @@ def _categorical_kernels(x: np.ndarray, n_choices: int, prior_weight: float) -> 
 
 
 def _logsumexp_rows(joint: np.ndarray, overwrite: bool = False) -> np.ndarray:
-    """``log(sum(exp(joint), axis=1))``; ``overwrite`` lets it use ``joint`` as scratch.
+    """``log(sum(exp(joint), axis=1))`` in double precision, for a double or single precision
+    ``joint``; ``overwrite`` lets it use ``joint`` as scratch.
 
     After the row maximum is taken out every term is in (0, 1] and the largest is 1. Terms
     below ``exp(_NEGLIGIBLE)`` cannot change such a sum in double precision, so they are
@@ -364,7 +365,8 @@ def _logsumexp_rows(joint: np.ndarray, overwrite: bool = False) -> np.ndarray:
     terms = np.subtract(joint, peak, out=joint if overwrite else _buffer(_TERM, joint.shape))
     np.maximum(terms, _NEGLIGIBLE, out=terms)
     np.exp(terms, out=terms)
-    out = _log(terms.sum(axis=1))
+    # Summed in the array's precision; the log in double.
+    out = _log(terms.sum(axis=1).astype(np.float64, copy=False))
     out += peak[:, 0]
     if dead is not None:
         out[dead] = -np.inf

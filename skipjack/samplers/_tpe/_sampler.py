@@ -85,7 +85,7 @@ _SORT_ITSELF = 64
 
 
 def _values_at(
-    snapshot: HistorySnapshot,
+    snapshot: HistorySnapshot | None,
     space: dict[str, BaseDistribution],
     rows: np.ndarray,
     columns: dict[str, np.ndarray] | None,
@@ -94,6 +94,7 @@ def _values_at(
     straight from the history's columns."""
     if columns is not None:
         return lambda at: {name: column[at] for name, column in columns.items()}
+    assert snapshot is not None
     return lambda at: {name: snapshot.param(name)[rows[at]] for name in space}
 
 
@@ -511,10 +512,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         model = cached[1]
         if evaluator and model[1] is None:
             mixture = IncrementalMixture(space, self._prior_weight, self._consider_endpoints)
-            observations = observe()
-            mixture.update(
-                rows, lambda at: {name: v[at] for name, v in observations.items()}, weights
-            )
+            mixture.update(rows, _values_at(None, space, rows, observe()), weights)
             model[1] = mixture
         return model[0], model[1] if evaluator else None
 
