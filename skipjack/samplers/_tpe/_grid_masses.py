@@ -39,7 +39,9 @@ class _GridMassCache:
     uncached path computes them, so cached and fresh masses agree to the bit.
     """
 
-    def __init__(self, grid: np.ndarray, left: np.ndarray, right: np.ndarray) -> None:
+    def __init__(
+        self, grid: np.ndarray, left: np.ndarray, right: np.ndarray, log: bool = False
+    ) -> None:
         self.grid = grid  # the cells' values (internal representation)
         self._left = left  # model-domain cell edges
         self._right = right
@@ -49,47 +51,71 @@ class _GridMassCache:
         self._keys = np.zeros(0, dtype=complex)
         self._rows = np.zeros(0, dtype=np.intp)
         self._table = np.empty((64, len(grid)))
+        # Per row, the cell probabilities: the masses normalised over the whole grid.
+        self._probabilities = np.empty((64, len(grid)))
         self._max_rows = min(_GRID_CACHE_ROWS, _GRID_CACHE_ENTRIES // len(grid))
+        # The domain's ends and the cells' centres in the model domain (logged for ``log``).
+        self.model_low = float(left[0])
+        self.model_high = float(right[-1])
+        self.model_grid = np.log(grid) if log else grid
 
     def masses(self, mu: np.ndarray, sigma: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """``(len(cells), len(mu))`` log masses of grid cells ``cells`` under kernels
         ``(mu, sigma)``."""
+        with self._lock:
+            at = self._rows_of(mu, sigma)
+            # One gather of the (kernels, cells) block, not of whole rows or columns.
+            return self._table[at[:, None], cells].T
+
+    def probabilities(self, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """``(len(mu), cells)``: each kernel's probability of every cell (its truncated
+        normal's mass over the cell, divided by its mass over the whole grid)."""
+        with self._lock:
+            at = self._rows_of(mu, sigma)  # first: it may grow the table
+            return self._probabilities[at]
+
+    def _rows_of(self, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """Table rows of the kernels ``(mu, sigma)``, filled where new (lock held)."""
         keys = np.empty(len(mu), dtype=complex)
         keys.real, keys.imag = mu, sigma
-        with self._lock:
-            known = self._keys
+        known = self._keys
+        at = known.searchsorted(keys)
+        if len(known):
+            np.minimum(at, len(known) - 1, out=at)
+            hit = known[at] == keys
+        else:
+            hit = np.zeros(len(keys), dtype=bool)
+        if not hit.all():
+            fresh = np.unique(keys[~hit])
+            if len(known) + len(fresh) > self._max_rows:
+                known, self._rows = np.zeros(0, dtype=complex), np.zeros(0, dtype=np.intp)
+                fresh = np.unique(keys)
+            start = len(known)
+            self._add(start, fresh)
+            merged = np.concatenate([known, fresh])
+            order = np.argsort(merged)
+            self._keys = known = merged[order]
+            self._rows = np.append(self._rows, np.arange(start, start + len(fresh)))[order]
             at = known.searchsorted(keys)
-            if len(known):
-                np.minimum(at, len(known) - 1, out=at)
-                hit = known[at] == keys
-            else:
-                hit = np.zeros(len(keys), dtype=bool)
-            if not hit.all():
-                fresh = np.unique(keys[~hit])
-                if len(known) + len(fresh) > self._max_rows:
-                    known, self._rows = np.zeros(0, dtype=complex), np.zeros(0, dtype=np.intp)
-                    fresh = np.unique(keys)
-                start = len(known)
-                self._add(start, fresh)
-                merged = np.concatenate([known, fresh])
-                order = np.argsort(merged)
-                self._keys = known = merged[order]
-                self._rows = np.append(self._rows, np.arange(start, start + len(fresh)))[order]
-                at = known.searchsorted(keys)
-            # One gather of the (kernels, cells) block, not of whole rows or columns.
-            return self._table[self._rows[at][:, None], cells].T
+        return self._rows[at]
 
     def _add(self, start: int, fresh: np.ndarray) -> None:
         """Fill table rows ``start, start + 1, ...`` for the pairs ``fresh``."""
         stop = start + len(fresh)
         if stop > len(self._table):
-            grown = np.empty((max(stop, 2 * len(self._table)), self._table.shape[1]))
-            grown[:start] = self._table[:start]
-            self._table = grown
+            size = max(stop, 2 * len(self._table))
+            for name in ("_table", "_probabilities"):
+                grown = np.empty((size, self._table.shape[1]))
+                grown[:start] = getattr(self, name)[:start]
+                setattr(self, name, grown)
         mu, sigma = fresh.real[:, None], fresh.imag[:, None]
-        self._table[start:stop] = _truncnorm.log_gauss_mass_fast(
+        log_mass = _truncnorm.log_gauss_mass_fast(
             (self._left - mu) / sigma, (self._right - mu) / sigma
         )
+        self._table[start:stop] = log_mass
+        # The cells tile the domain, so their masses sum to the kernel's mass inside it.
+        mass = np.exp(log_mass)
+        self._probabilities[start:stop] = mass / mass.sum(axis=1, keepdims=True)
 
 
 @functools.lru_cache(maxsize=16)
@@ -102,7 +128,7 @@ def _grid_mass_cache(low: float, high: float, step: float, log: bool) -> _GridMa
     left, right = grid - 0.5 * step, grid + 0.5 * step
     if log:
         left, right = np.log(left), np.log(right)
-    return _GridMassCache(grid, left, right)
+    return _GridMassCache(grid, left, right, log)
 
 
 def _cached_grid_masses(kernels: _Numeric, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

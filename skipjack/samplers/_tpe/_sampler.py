@@ -44,6 +44,7 @@ from skipjack.samplers._tpe._defaults import default_gamma
 from skipjack.samplers._tpe._defaults import default_gamma_multiobjective
 from skipjack.samplers._tpe._defaults import default_weights
 from skipjack.samplers._tpe._defaults import hyperopt_default_gamma
+from skipjack.samplers._tpe._discrete import DiscreteSpace
 from skipjack.samplers._tpe._incremental import MIN_OBSERVATIONS
 from skipjack.samplers._tpe._incremental import IncrementalMixture
 from skipjack.samplers._tpe._incremental import MixtureCache
@@ -82,6 +83,7 @@ _CHUNK = 2045
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 # Below this many observations the estimator sorts them itself (cheaper than cutting orders).
 _SORT_ITSELF = 64
+_UNKNOWN: Any = object()
 
 
 def _values_at(
@@ -233,6 +235,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         self._split_cache: tuple[Any, int, int, np.ndarray, np.ndarray] | None = None
         self._mixtures = MixtureCache()
         self._local = threading.local()  # this thread's last good estimator
+        self._discrete_spaces: dict[tuple[str, BaseDistribution], DiscreteSpace | None] = {}
 
     def __repr__(self) -> str:
         return (
@@ -244,7 +247,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_facts", "_split_cache", "_mixtures", "_local"):
+        for key in ("_lock", "_facts", "_split_cache", "_mixtures", "_local", "_discrete_spaces"):
             del state[key]
         return state
 
@@ -255,6 +258,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         self._split_cache = None
         self._mixtures = MixtureCache()
         self._local = threading.local()
+        self._discrete_spaces = {}
 
     def reseed_rng(self) -> None:
         """Reseed this sampler's generators from the operating system."""
@@ -506,11 +510,14 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         cached = last.get(space_key)
         if cached is None or cached[0] != key:
             estimator = _ParzenEstimator(observe(), space, weights, **options)
-            last[space_key] = (key, [estimator, None])
+            last[space_key] = (key, [estimator, None, 1])
             return estimator, None
-        # Used again: worth a second form that is cheaper to evaluate.
+        # Used a third time: worth a second form that is cheaper to evaluate. (With several
+        # objectives the good set changes every few trials; building it sooner costs more
+        # than it saves.)
         model = cached[1]
-        if evaluator and model[1] is None:
+        model[2] += 1
+        if evaluator and model[1] is None and model[2] >= 3:
             mixture = IncrementalMixture(space, self._prior_weight, self._consider_endpoints)
             mixture.update(rows, _values_at(None, space, rows, observe()), weights)
             model[1] = mixture
@@ -544,6 +551,13 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             if self._constant_liar
             else []
         )
+        discrete = self._discrete_space(space)
+        if discrete is not None:
+            picked = self._sample_discrete(
+                study, discrete, space, history, snapshot, facts, below_rows, above_rows, running
+            )
+            if picked is not None:
+                return picked
         # Whether every scored row holds every parameter under this distribution: then the
         # rows' values need neither a check nor a conversion, and are read only when needed.
         plain = all(facts.intersection.get(n) == d for n, d in space.items())
@@ -608,6 +622,79 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
                 **options,
             )
             score = log_density_ratio(good, bad, candidates)
+        return self._best(space, candidates, score)
+
+    def _discrete_space(self, space: dict[str, BaseDistribution]) -> DiscreteSpace | None:
+        """The :class:`DiscreteSpace` of a one-parameter discrete space (cached), or ``None``."""
+        if len(space) != 1:
+            return None
+        key = next(iter(space.items()))
+        known = self._discrete_spaces
+        found = known.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = DiscreteSpace.of(
+                space, self._prior_weight, self._consider_magic_clip, self._consider_endpoints
+            )
+            if len(known) > 256:
+                known.clear()
+            known[key] = found
+        return found
+
+    def _sample_discrete(
+        self,
+        study: Study,
+        discrete: DiscreteSpace,
+        space: dict[str, BaseDistribution],
+        history: TrialHistory,
+        snapshot: HistorySnapshot,
+        facts: RowFacts,
+        below_rows: np.ndarray,
+        above_rows: np.ndarray,
+        running: list[tuple[int, dict[str, Any]]],
+    ) -> dict[str, Any] | None:
+        """TPE over the cells of one discrete parameter (:mod:`._discrete`): candidates drawn
+        by the good mixture's cell probabilities, the best ratio of the two mixtures' wins.
+        ``None`` when an observation is not a cell (the estimators take over)."""
+        ((name, dist),) = space.items()
+        # This thread's last good mixture of the parameter, reused while the good set stays
+        # (late in a study most trials do not change it).
+        last: dict[Any, tuple[Any, np.ndarray, np.ndarray]] | None = getattr(
+            self._local, "good_cells", None
+        )
+        if last is None or len(last) > 64:
+            last = self._local.good_cells = {}
+        key = (history, below_rows.tobytes(), len(study.directions))
+        kept = last.get((name, dist))
+        if kept is not None and kept[0] == key:
+            good, cdf = kept[1], kept[2]
+        else:
+            below = self._observations(snapshot, facts, below_rows, space)[0][name]
+            if len(study.directions) > 1:
+                below_weights = np.ones(len(below))
+            else:
+                below_weights = _checked_weights(self._weights, len(below))
+            found = discrete.probabilities(below, below_weights)
+            if found is None:
+                return None
+            good, cdf = found, np.cumsum(found)
+            last[(name, dist)] = (key, good, cdf)
+        above = self._observations(snapshot, facts, above_rows, space, running)[0][name]
+        bad = discrete.probabilities(above, _checked_weights(self._weights, len(above)))
+        if bad is None:
+            return None
+        uniforms = self._rng.rng.random_sample(self._n_ei_candidates)
+        drawn = cdf.searchsorted(uniforms * cdf[-1], side="right")
+        # Past the last cell only by rounding: the minimum maps it to the last.
+        np.minimum(drawn, len(cdf) - 1, out=drawn)
+        score = np.log(good[drawn]) - np.log(bad[drawn])
+        best = int(drawn[int(np.argmax(score))])
+        return {name: dist.to_external_repr(discrete.values[best].item())}
+
+    @staticmethod
+    def _best(
+        space: dict[str, BaseDistribution], candidates: dict[str, np.ndarray], score: np.ndarray
+    ) -> dict[str, Any]:
+        """The candidate with the highest score, in external values."""
         best = int(np.argmax(score))
         return {
             name: dist.to_external_repr(candidates[name][best].item())

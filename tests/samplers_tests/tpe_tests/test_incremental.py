@@ -191,9 +191,13 @@ def test_good_model_is_reused_only_while_its_inputs_are_unchanged() -> None:
         )
 
     first, none_yet = model(history, space, rows, observations, weights)
-    assert none_yet is None  # made for a reused estimator only
-    again, first_mixture = model(history, space, rows.copy(), observations, weights)
+    assert none_yet is None  # made for an estimator used a third time only
+    again, still_none = model(history, space, rows.copy(), observations, weights)
     assert again is first
+    assert still_none is None
+    third, first_mixture = model(history, space, rows, observations, weights)
+    assert third is first
+    assert first_mixture is not None
     assert model(history, space, rows, observations, weights)[1] is first_mixture
     points = {"x": np.array([0.7, 1.9, -2.0])}
     np.testing.assert_allclose(first_mixture.log_pdf(points), first.log_pdf(points), atol=1e-9)
