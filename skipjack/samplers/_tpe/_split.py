@@ -14,7 +14,8 @@ the order the ``weights`` function refers to.
 
 With one objective, once ``n_below`` feasible COMPLETE trials with a non-NaN value exist, the
 last split of a history is extended by the rows appended since (a history's rows never change)
-instead of being redone over every row.
+instead of being redone over every row; with two, ``_split_pareto2d`` keeps the fronts and the
+last greedy selection of each history up to date the same way.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from skipjack.samplers._tpe._hssp import greedy_front_2d
 from skipjack.samplers._tpe._hssp import reference_point
 from skipjack.samplers._tpe._hssp import solve_hssp
 from skipjack.samplers._tpe._rows import RowFacts
+from skipjack.samplers._tpe._split_pareto2d import split_two_objectives
 from skipjack.study._history import HistorySnapshot
 from skipjack.study._multi_objective import _fast_non_domination_rank
 from skipjack.study._multi_objective import _rank_sorted_by_peeling
@@ -207,6 +209,16 @@ def split_rows(
         quick = _split_single(snapshot, facts, sign, n_below)
         if quick is not None:
             return quick
+    elif len(directions) == 2:
+        signs = _signs(directions)
+        kept = split_two_objectives(
+            snapshot, facts.violation, (float(signs[0]), float(signs[1])), n_below
+        )
+        if kept is not None:
+            good, bad, increasing = kept
+            if increasing:
+                return good, bad
+            return _by_number(good, snapshot.numbers), _by_number(bad, snapshot.numbers)
     n = len(snapshot)
     states = snapshot.states
     numbers = snapshot.numbers
