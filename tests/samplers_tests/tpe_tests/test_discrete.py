@@ -206,3 +206,31 @@ def test_a_study_of_one_categorical_prefers_the_best_choice() -> None:
     study.optimize(objective, n_trials=120)
     late = [t.params["c"] for t in study.trials[60:]]
     assert late.count("b") > 30
+
+
+def test_a_parameter_whose_grid_changed_mid_study_still_gets_valid_values() -> None:
+    """Rows recorded under another grid are not cells of the new one: the estimators take
+    over, and every suggestion lies on the new grid."""
+    sampler = skipjack.samplers.TPESampler(seed=3, n_startup_trials=5)
+    study = skipjack.create_study(sampler=sampler, directions=["minimize", "minimize"])
+    study.optimize(lambda t: (t.suggest_int("x", 0, 10), 1.0), n_trials=80)
+    study.optimize(lambda t: (t.suggest_int("x", 0, 10, step=2), 0.5), n_trials=30)
+    late = [t.params["x"] for t in study.trials[80:]]
+    assert all(v % 2 == 0 and 0 <= v <= 10 for v in late)
+
+
+def test_running_trials_count_as_bad_observations_with_threads() -> None:
+    """The constant liar with several threads: suggestions stay valid while other threads'
+    running trials join the bad mixture."""
+    sampler = skipjack.samplers.TPESampler(seed=4, n_startup_trials=5)
+    study = skipjack.create_study(sampler=sampler, directions=["minimize", "minimize"])
+
+    def objective(trial: skipjack.Trial) -> tuple[float, float]:
+        x = trial.suggest_int("x", 0, 40, step=4)
+        c = trial.suggest_categorical("c", ["a", "b", "c"])
+        return (x - 20) ** 2, float(c == "b")
+
+    study.optimize(objective, n_trials=120, n_jobs=2)
+    assert len(study.trials) == 120
+    assert all(t.params["x"] % 4 == 0 for t in study.trials)
+    assert all(t.state == skipjack.trial.TrialState.COMPLETE for t in study.trials)
