@@ -432,10 +432,10 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         rows: np.ndarray,
         space: dict[str, BaseDistribution],
         running: list[tuple[int, dict[str, Any]]] | None = None,
-    ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
         """Internal values of ``space`` at ``rows`` (in trial-number order), then ``running``,
-        in trial-number order, keeping only trials that have every parameter; and the rows
-        kept, unless ``running`` trials were added."""
+        in trial-number order, keeping only trials that have every parameter; the rows kept,
+        unless ``running`` trials were added, and then the trial numbers kept instead."""
         columns = {}
         for name, dist in space.items():
             column = snapshot.param(name)[rows]
@@ -462,8 +462,8 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             if keep is not None:
                 numbers = numbers[keep]
             order = np.argsort(numbers, kind="stable")
-            return {name: column[order] for name, column in columns.items()}, None
-        return columns, rows if keep is None else rows[keep]
+            return {name: column[order] for name, column in columns.items()}, None, numbers[order]
+        return columns, rows if keep is None else rows[keep], None
 
     @staticmethod
     def _orders(
@@ -523,12 +523,12 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             model[1] = mixture
         return model[0], model[1] if evaluator else None
 
-    def _incremental(self, space: dict[str, BaseDistribution], rows: np.ndarray | None) -> bool:
+    def _incremental(self, space: dict[str, BaseDistribution], n_observations: int) -> bool:
         """Whether the bad estimator is kept up to date across suggestions
-        (:class:`IncrementalMixture`) rather than built afresh: when its observations are
-        history rows (no running trials mixed in), many of them, and the space is not a
-        single discrete parameter (which is evaluated per cell instead)."""
-        if rows is None or len(rows) < MIN_OBSERVATIONS:
+        (:class:`IncrementalMixture`) rather than built afresh: when it has many observations
+        (finished trials, and other trials' running values under the constant liar) and the
+        space is not a single discrete parameter (which is evaluated per cell instead)."""
+        if n_observations < MIN_OBSERVATIONS:
             return False
         if len(space) == 1:
             dist = next(iter(space.values()))
@@ -566,14 +566,19 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             below_kept: np.ndarray | None = below_rows
             n_below = len(below_rows)
         else:
-            below, below_kept = self._observations(snapshot, facts, below_rows, space)
+            below, below_kept, _ = self._observations(snapshot, facts, below_rows, space)
             n_below = len(next(iter(below.values())))
         above: dict[str, np.ndarray] | None = None
+        # The trial numbers of the bad observations when other trials' running values are
+        # among them (then they are not all history rows).
+        above_numbers: np.ndarray | None = None
         if plain and not running:
             above_kept: np.ndarray | None = above_rows
             n_above = len(above_rows)
         else:
-            above, above_kept = self._observations(snapshot, facts, above_rows, space, running)
+            above, above_kept, above_numbers = self._observations(
+                snapshot, facts, above_rows, space, running
+            )
             n_above = len(next(iter(above.values())))
         if len(study.directions) > 1:
             below_weights = np.ones(n_below)
@@ -584,7 +589,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             "consider_magic_clip": self._consider_magic_clip,
             "consider_endpoints": self._consider_endpoints,
         }
-        incremental = self._incremental(space, above_kept)
+        incremental = self._incremental(space, n_above)
         assert below_kept is not None
         good, good_mixture = self._good_model(
             history,
@@ -599,13 +604,21 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         candidates = good.sample(self._rng.rng, self._n_ei_candidates)
         # log l(x) - log g(x): the candidate with the largest ratio wins (Bergstra et al. Eq. 3).
         if incremental:
-            assert above_kept is not None
             mixture = self._mixtures.get(
                 history, space, self._prior_weight, self._consider_endpoints
             )
-            mixture.update(
-                above_kept, _values_at(snapshot, space, above_kept, above), above_weights
-            )
+            # Trial numbers name the kernels: a running trial keeps its kernel when it finishes.
+            if above_kept is not None:
+                mixture.update(
+                    snapshot.numbers[above_kept],
+                    _values_at(snapshot, space, above_kept, above),
+                    above_weights,
+                )
+            else:
+                assert above is not None and above_numbers is not None
+                mixture.update(
+                    above_numbers, _values_at(None, space, above_numbers, above), above_weights
+                )
             points = mixture.points(candidates)
             good_density = (
                 good.log_pdf(candidates) if good_mixture is None else good_mixture.log_pdf(points)
@@ -613,7 +626,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             score = good_density - mixture.log_pdf(points)
         else:
             if above is None:
-                above, _ = self._observations(snapshot, facts, above_rows, space)
+                above = self._observations(snapshot, facts, above_rows, space)[0]
             bad = _ParzenEstimator(
                 above,
                 space,

@@ -113,23 +113,44 @@ def test_what_it_cannot_model() -> None:
     assert not IncrementalMixture.supports(fine_grid, True, 1.0)
 
 
-def test_sampler_suggests_the_same_with_and_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    def objective(trial: skipjack.Trial) -> float:
+@pytest.mark.parametrize("others_running", [False, True])
+def test_sampler_suggests_the_same_with_and_without_it(
+    monkeypatch: pytest.MonkeyPatch, others_running: bool
+) -> None:
+    """With ``others_running``, other workers' trials stay RUNNING for a while (so the constant
+    liar mixes their values into the bad set), then finish and keep their kernels."""
+
+    def suggest(trial: skipjack.Trial) -> tuple[float, int, str]:
         x = trial.suggest_float("x", -5.0, 5.0)
         n = trial.suggest_int("n", 1, 20)
         kind = trial.suggest_categorical("kind", ["p", "q"])
+        return x, n, kind
+
+    def objective(trial: skipjack.Trial) -> float:
+        x, n, kind = suggest(trial)
         return (x - 1.0) ** 2 + abs(n - 7) + (kind == "q")
 
     def run() -> list[dict]:
         study = skipjack.create_study(sampler=skipjack.samplers.TPESampler(seed=3))
-        study.optimize(objective, n_trials=320)
+        if not others_running:
+            study.optimize(objective, n_trials=320)
+            return [t.params for t in study.trials]
+        study.optimize(objective, n_trials=20)
+        for _ in range(3):
+            other = study.ask()
+            objective(other)
+            late = study.ask()
+            objective(late)
+            study.optimize(objective, n_trials=110)
+            study.tell(other, 3.0)  # finishes in the bad set
+            study.tell(late, skipjack.trial.TrialState.FAIL)  # leaves the observations
         return [t.params for t in study.trials]
 
     used: list[bool] = []
     original = _sampler.TPESampler._incremental
 
-    def spy(self: _sampler.TPESampler, space: dict, rows: np.ndarray | None) -> bool:
-        used.append(original(self, space, rows))
+    def spy(self: _sampler.TPESampler, space: dict, n_observations: int) -> bool:
+        used.append(original(self, space, n_observations))
         return used[-1]
 
     monkeypatch.setattr(_sampler.TPESampler, "_incremental", spy)
