@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Sequence
 import json
-import math
 import threading
 from typing import TYPE_CHECKING
 from typing import Any
@@ -48,12 +47,12 @@ from skipjack.samplers._tpe._discrete import DiscreteSpace
 from skipjack.samplers._tpe._incremental import MIN_OBSERVATIONS
 from skipjack.samplers._tpe._incremental import IncrementalMixture
 from skipjack.samplers._tpe._incremental import MixtureCache
-from skipjack.samplers._tpe._order import observation_orders
+from skipjack.samplers._tpe._observed import observation_orders_at
+from skipjack.samplers._tpe._observed import observations
+from skipjack.samplers._tpe._observed import values_at
 from skipjack.samplers._tpe._parzen_estimator import _ParzenEstimator
 from skipjack.samplers._tpe._ratio import log_density_ratio
 from skipjack.samplers._tpe._rows import RowFacts
-from skipjack.samplers._tpe._rows import convert_column
-from skipjack.samplers._tpe._rows import to_internal
 from skipjack.samplers._tpe._split import split_rows
 from skipjack.search_space import _GroupDecomposedSearchSpace
 from skipjack.search_space import _SearchSpaceGroup
@@ -81,23 +80,7 @@ _logger = get_logger(__name__)
 _RELATIVE_PARAMS_KEY = "tpe:relative_params"
 _CHUNK = 2045
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-# Below this many observations the estimator sorts them itself (cheaper than cutting orders).
-_SORT_ITSELF = 64
 _UNKNOWN: Any = object()
-
-
-def _values_at(
-    snapshot: HistorySnapshot | None,
-    space: dict[str, BaseDistribution],
-    rows: np.ndarray,
-    columns: dict[str, np.ndarray] | None,
-) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
-    """Observations at given positions of ``rows``: from ``columns`` (already gathered) or
-    straight from the history's columns."""
-    if columns is not None:
-        return lambda at: {name: column[at] for name, column in columns.items()}
-    assert snapshot is not None
-    return lambda at: {name: snapshot.param(name)[rows[at]] for name in space}
 
 
 def _deprecated(name: str, value: Any, default: Any, since: str, removal: str) -> Any:
@@ -425,67 +408,6 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             out.append((other.number, params))
         return out
 
-    def _observations(
-        self,
-        snapshot: HistorySnapshot,
-        facts: RowFacts,
-        rows: np.ndarray,
-        space: dict[str, BaseDistribution],
-        running: list[tuple[int, dict[str, Any]]] | None = None,
-    ) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
-        """Internal values of ``space`` at ``rows`` (in trial-number order), then ``running``,
-        in trial-number order, keeping only trials that have every parameter; the rows kept,
-        unless ``running`` trials were added, and then the trial numbers kept instead."""
-        columns = {}
-        for name, dist in space.items():
-            column = snapshot.param(name)[rows]
-            if name in facts.dists and not facts.same_distribution(name, dist):
-                column = convert_column(column, facts.dist_id[name][rows], facts.dists[name], dist)
-            columns[name] = column
-        numbers = None
-        if running:
-            numbers = np.append(snapshot.numbers[rows], [number for number, _ in running])
-            for name, dist in space.items():
-                extra = [
-                    to_internal(dist, params[name]) if name in params else math.nan
-                    for _, params in running
-                ]
-                columns[name] = np.append(columns[name], extra)
-        keep = None
-        for column in columns.values():
-            missing = np.isnan(column)
-            if missing.any():
-                keep = ~missing if keep is None else keep & ~missing
-        if keep is not None:
-            columns = {name: column[keep] for name, column in columns.items()}
-        if numbers is not None:
-            if keep is not None:
-                numbers = numbers[keep]
-            order = np.argsort(numbers, kind="stable")
-            return {name: column[order] for name, column in columns.items()}, None, numbers[order]
-        return columns, rows if keep is None else rows[keep], None
-
-    @staticmethod
-    def _orders(
-        snapshot: HistorySnapshot,
-        facts: RowFacts,
-        space: dict[str, BaseDistribution],
-        rows: np.ndarray | None,
-    ) -> dict[str, np.ndarray] | None:
-        """Sorting orders of the numeric observations at ``rows``, cut from the incrementally
-        sorted columns (``None``: let the estimator sort)."""
-        if rows is None or len(rows) <= _SORT_ITSELF or not (rows[1:] > rows[:-1]).all():
-            return None
-        sorted_rows = {}
-        extent = len(snapshot)
-        for name, dist in space.items():
-            if isinstance(dist, CategoricalDistribution) or not facts.same_distribution(name, dist):
-                continue
-            index = facts.sorted_column(name)
-            sorted_rows[name] = index.update(snapshot.param(name))
-            extent = max(extent, index.n)
-        return observation_orders(sorted_rows, rows, extent)
-
     def _good_model(
         self,
         history: TrialHistory,
@@ -519,7 +441,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         model[2] += 1
         if evaluator and model[1] is None and model[2] >= 3:
             mixture = IncrementalMixture(space, self._prior_weight, self._consider_endpoints)
-            mixture.update(rows, _values_at(None, space, rows, observe()), weights)
+            mixture.update(rows, values_at(None, space, rows, observe()), weights)
             model[1] = mixture
         return model[0], model[1] if evaluator else None
 
@@ -566,7 +488,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             below_kept: np.ndarray | None = below_rows
             n_below = len(below_rows)
         else:
-            below, below_kept, _ = self._observations(snapshot, facts, below_rows, space)
+            below, below_kept, _ = observations(snapshot, facts, below_rows, space)
             n_below = len(next(iter(below.values())))
         above: dict[str, np.ndarray] | None = None
         # The trial numbers of the bad observations when other trials' running values are
@@ -576,7 +498,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             above_kept: np.ndarray | None = above_rows
             n_above = len(above_rows)
         else:
-            above, above_kept, above_numbers = self._observations(
+            above, above_kept, above_numbers = observations(
                 snapshot, facts, above_rows, space, running
             )
             n_above = len(next(iter(above.values())))
@@ -595,7 +517,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             history,
             space,
             below_kept,
-            lambda: below or self._observations(snapshot, facts, below_rows, space)[0],
+            lambda: below or observations(snapshot, facts, below_rows, space)[0],
             below_weights,
             options,
             incremental,
@@ -611,13 +533,13 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             if above_kept is not None:
                 mixture.update(
                     snapshot.numbers[above_kept],
-                    _values_at(snapshot, space, above_kept, above),
+                    values_at(snapshot, space, above_kept, above),
                     above_weights,
                 )
             else:
                 assert above is not None and above_numbers is not None
                 mixture.update(
-                    above_numbers, _values_at(None, space, above_numbers, above), above_weights
+                    above_numbers, values_at(None, space, above_numbers, above), above_weights
                 )
             points = mixture.points(candidates)
             good_density = (
@@ -626,12 +548,12 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             score = good_density - mixture.log_pdf(points)
         else:
             if above is None:
-                above = self._observations(snapshot, facts, above_rows, space)[0]
+                above = observations(snapshot, facts, above_rows, space)[0]
             bad = _ParzenEstimator(
                 above,
                 space,
                 above_weights,
-                orders=self._orders(snapshot, facts, space, above_kept),
+                orders=observation_orders_at(snapshot, facts, space, above_kept),
                 **options,
             )
             score = log_density_ratio(good, bad, candidates)
@@ -681,7 +603,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         if kept is not None and kept[0] == key:
             good, cdf = kept[1], kept[2]
         else:
-            below = self._observations(snapshot, facts, below_rows, space)[0][name]
+            below = observations(snapshot, facts, below_rows, space)[0][name]
             if len(study.directions) > 1:
                 below_weights = np.ones(len(below))
             else:
@@ -691,7 +613,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
                 return None
             good, cdf = found, np.cumsum(found)
             last[(name, dist)] = (key, good, cdf)
-        above = self._observations(snapshot, facts, above_rows, space, running)[0][name]
+        above = observations(snapshot, facts, above_rows, space, running)[0][name]
         bad = discrete.probabilities(above, _checked_weights(self._weights, len(above)))
         if bad is None:
             return None
