@@ -19,7 +19,7 @@ from skipjack.samplers._tpe._rows import convert_column
 from skipjack.samplers._tpe._rows import to_internal
 from skipjack.study._history import HistorySnapshot
 
-__all__ = ["observation_orders_at", "observations", "values_at"]
+__all__ = ["merged_with_running", "observation_orders_at", "observations", "values_at"]
 
 # Below this many observations the estimator sorts them itself (cheaper than cutting orders).
 _SORT_ITSELF = 64
@@ -98,3 +98,47 @@ def observation_orders_at(
         sorted_rows[name] = index.update(snapshot.param(name))
         extent = max(extent, index.n)
     return observation_orders(sorted_rows, rows, extent)
+
+
+def merged_with_running(
+    snapshot: HistorySnapshot,
+    rows: np.ndarray,
+    space: dict[str, BaseDistribution],
+    running: list[tuple[int, dict[str, Any]]],
+) -> tuple[np.ndarray, Callable[[np.ndarray], dict[str, np.ndarray]]]:
+    """The trial numbers of ``rows`` (in trial-number order, each holding every parameter of
+    ``space`` under its distribution) and of the ``running`` trials that have every
+    parameter, merged in trial-number order; and a reader of their internal values by
+    position. What :func:`observations` gives, without gathering every row's values: a kept
+    mixture asks only for its new observations."""
+    numbers = snapshot.numbers[rows]
+    extra = sorted(
+        (number, [to_internal(dist, params[name]) for name, dist in space.items()])
+        for number, params in running
+        if all(name in params for name in space)
+    )
+    if not extra:
+        return numbers, values_at(snapshot, space, rows, None)
+    extra_numbers = np.array([number for number, _ in extra], dtype=numbers.dtype)
+    at = numbers.searchsorted(extra_numbers)
+    merged = np.insert(numbers, at, extra_numbers)
+    source = np.insert(rows, at, -1)  # -1: a running trial
+    extra_positions = at + np.arange(len(extra))
+    extra_values = {
+        name: np.array([values[j] for _, values in extra], dtype=float)
+        for j, name in enumerate(space)
+    }
+
+    def read(positions: np.ndarray) -> dict[str, np.ndarray]:
+        from_rows = source[positions]
+        is_extra = from_rows < 0
+        which = extra_positions.searchsorted(positions[is_extra]) if is_extra.any() else None
+        out = {}
+        for name in space:
+            column = snapshot.param(name)[np.where(is_extra, 0, from_rows)]
+            if which is not None:
+                column[is_extra] = extra_values[name][which]
+            out[name] = column
+        return out
+
+    return merged, read

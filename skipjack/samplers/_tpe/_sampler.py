@@ -47,6 +47,7 @@ from skipjack.samplers._tpe._discrete import DiscreteSpace
 from skipjack.samplers._tpe._incremental import MIN_OBSERVATIONS
 from skipjack.samplers._tpe._incremental import IncrementalMixture
 from skipjack.samplers._tpe._incremental import MixtureCache
+from skipjack.samplers._tpe._observed import merged_with_running
 from skipjack.samplers._tpe._observed import observation_orders_at
 from skipjack.samplers._tpe._observed import observations
 from skipjack.samplers._tpe._observed import values_at
@@ -494,9 +495,14 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         # The trial numbers of the bad observations when other trials' running values are
         # among them (then they are not all history rows).
         above_numbers: np.ndarray | None = None
+        above_reader: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None
         if plain and not running:
             above_kept: np.ndarray | None = above_rows
             n_above = len(above_rows)
+        elif plain:
+            above_kept = None
+            above_numbers, above_reader = merged_with_running(snapshot, above_rows, space, running)
+            n_above = len(above_numbers)
         else:
             above, above_kept, above_numbers = observations(
                 snapshot, facts, above_rows, space, running
@@ -537,10 +543,10 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
                     above_weights,
                 )
             else:
-                assert above is not None and above_numbers is not None
-                mixture.update(
-                    above_numbers, values_at(None, space, above_numbers, above), above_weights
-                )
+                assert above_numbers is not None
+                if above_reader is None:
+                    above_reader = values_at(None, space, above_numbers, above)
+                mixture.update(above_numbers, above_reader, above_weights)
             points = mixture.points(candidates)
             good_density = (
                 good.log_pdf(candidates) if good_mixture is None else good_mixture.log_pdf(points)
@@ -548,7 +554,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             score = good_density - mixture.log_pdf(points)
         else:
             if above is None:
-                above = observations(snapshot, facts, above_rows, space)[0]
+                above = observations(snapshot, facts, above_rows, space, running)[0]
             bad = _ParzenEstimator(
                 above,
                 space,
