@@ -51,8 +51,10 @@ class _GridMassCache:
         self._keys = np.zeros(0, dtype=complex)
         self._rows = np.zeros(0, dtype=np.intp)
         self._table = np.empty((64, len(grid)))
-        # Per row, the cell probabilities: the masses normalised over the whole grid.
+        # Per row, the cell probabilities (the masses normalised over the whole grid), filled
+        # on first request: only one-parameter spaces ask for them.
         self._probabilities = np.empty((64, len(grid)))
+        self._ready = np.zeros(64, dtype=bool)
         self._max_rows = min(_GRID_CACHE_ROWS, _GRID_CACHE_ENTRIES // len(grid))
         # The domain's ends and the cells' centres in the model domain (logged for ``log``).
         self.model_low = float(left[0])
@@ -72,6 +74,13 @@ class _GridMassCache:
         normal's mass over the cell, divided by its mass over the whole grid)."""
         with self._lock:
             at = self._rows_of(mu, sigma)  # first: it may grow the table
+            ready = self._ready[at]
+            if not ready.all():
+                todo = np.unique(at[~ready])
+                # The cells tile the domain, so their masses sum to the kernel's mass in it.
+                mass = np.exp(self._table[todo])
+                self._probabilities[todo] = mass / mass.sum(axis=1, keepdims=True)
+                self._ready[todo] = True
             return self._probabilities[at]
 
     def _rows_of(self, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
@@ -108,14 +117,15 @@ class _GridMassCache:
                 grown = np.empty((size, self._table.shape[1]))
                 grown[:start] = getattr(self, name)[:start]
                 setattr(self, name, grown)
+            ready = np.zeros(size, dtype=bool)
+            ready[:start] = self._ready[:start]
+            self._ready = ready
         mu, sigma = fresh.real[:, None], fresh.imag[:, None]
         log_mass = _truncnorm.log_gauss_mass_fast(
             (self._left - mu) / sigma, (self._right - mu) / sigma
         )
         self._table[start:stop] = log_mass
-        # The cells tile the domain, so their masses sum to the kernel's mass inside it.
-        mass = np.exp(log_mass)
-        self._probabilities[start:stop] = mass / mass.sum(axis=1, keepdims=True)
+        self._ready[start:stop] = False
 
 
 @functools.lru_cache(maxsize=16)

@@ -15,6 +15,7 @@ from skipjack.distributions import BaseDistribution
 from skipjack.distributions import CategoricalDistribution
 from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
+from skipjack.samplers._tpe import _grid_masses
 from skipjack.samplers._tpe._discrete import DiscreteSpace
 from skipjack.samplers._tpe._parzen_estimator import _ParzenEstimator
 
@@ -234,3 +235,22 @@ def test_running_trials_count_as_bad_observations_with_threads() -> None:
     assert len(study.trials) == 120
     assert all(t.params["x"] % 4 == 0 for t in study.trials)
     assert all(t.state == skipjack.trial.TrialState.COMPLETE for t in study.trials)
+
+
+def test_cell_probabilities_survive_the_cache_filling_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the grid cache is full it starts afresh; probabilities computed before must not be
+    served for the kernels that take over their rows."""
+    monkeypatch.setattr(_grid_masses, "_GRID_CACHE_ROWS", 6)
+    _grid_masses._grid_mass_cache.cache_clear()
+    try:
+        dist = IntDistribution(0, 9)
+        space = _space(dist, OPTIONS[0])
+        rng = np.random.default_rng(11)
+        for n in (1, 2, 3, 5, 8, 13, 2, 1):
+            values = rng.choice(np.arange(10.0), size=n)
+            weights = rng.uniform(0.1, 1.0, n)
+            got = space.probabilities(values, weights)
+            expected = _brute_force_cells(values.tolist(), weights.tolist(), 0.0, 9.0, 1.0)
+            np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-12)
+    finally:
+        _grid_masses._grid_mass_cache.cache_clear()
