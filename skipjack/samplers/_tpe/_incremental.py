@@ -190,10 +190,11 @@ class IncrementalMixture:
         values: Callable[[np.ndarray], Mapping[str, np.ndarray]],
         weights: np.ndarray,
     ) -> None:
-        """Make the kernels those of the observations at history ``rows`` (in increasing trial
-        number order, as ``weights``); ``values(positions)`` gives the internal values of
-        the observations at those positions of ``rows``, per parameter (only new ones are
-        asked for)."""
+        """Make the kernels those of the observations named by ``rows`` (in increasing trial
+        number order, as ``weights``; any names that stay with their observation: history
+        rows, or trial numbers when running trials are among them); ``values(positions)``
+        gives the internal values of the observations at those positions of ``rows``, per
+        parameter (only new ones are asked for)."""
         n, k = len(rows), self._k
         before = self._n_observations
         last = self._last_rows
