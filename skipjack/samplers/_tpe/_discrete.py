@@ -116,6 +116,8 @@ class DiscreteSpace:
     def cells(self, x: np.ndarray) -> np.ndarray | None:
         """Cell of each internal value; ``None`` when one is not a cell."""
         if self._cache is None:
+            if not np.isfinite(x).all():
+                return None
             cell = x.astype(np.intp)
             if not ((cell >= 0) & (cell < len(self.values)) & (cell == x)).all():
                 return None

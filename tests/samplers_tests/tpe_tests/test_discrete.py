@@ -133,6 +133,8 @@ def test_values_off_the_grid_are_declined() -> None:
     assert space.probabilities(np.array([0.0, math.nan]), np.ones(2)) is None
     choices = _space(CategoricalDistribution(["x", "y"]), OPTIONS[0])
     assert choices.probabilities(np.array([0.0, 2.0]), np.ones(2)) is None
+    assert choices.probabilities(np.array([0.0, math.nan]), np.ones(2)) is None
+    assert choices.probabilities(np.array([0.5]), np.ones(1)) is None
 
 
 @pytest.mark.parametrize(
