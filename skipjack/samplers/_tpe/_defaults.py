@@ -7,6 +7,7 @@ from collections.abc import Callable
 import functools
 import math
 from typing import Any
+import warnings
 
 import numpy as np
 
@@ -14,7 +15,9 @@ __all__ = [
     "default_gamma",
     "default_gamma_multiobjective",
     "default_weights",
+    "deprecated_argument",
     "hyperopt_default_gamma",
+    "hyperopt_parameters",
 ]
 
 
@@ -76,3 +79,37 @@ def _checked_weights(func: Callable[[int], Any], n: int) -> np.ndarray:
     if not np.isfinite(weights).all():
         raise ValueError(f"The `weights` function returned non-finite values for {n}: {weights}.")
     return weights
+
+
+def hyperopt_parameters() -> dict[str, Any]:
+    """Deprecated: TPESampler arguments reproducing hyperopt 0.1.2's defaults."""
+    warnings.warn(
+        "hyperopt_parameters has been deprecated in v4.9.0. This feature will be removed in "
+        "v6.0.0. See https://github.com/optuna/optuna/releases/tag/v4.9.0.",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return {
+        "consider_prior": True,
+        "prior_weight": 1.0,
+        "consider_magic_clip": True,
+        "consider_endpoints": False,
+        "n_startup_trials": 20,
+        "n_ei_candidates": 24,
+        "gamma": hyperopt_default_gamma,
+        "weights": default_weights,
+    }
+
+
+def deprecated_argument(name: str, value: Any, default: Any, since: str, removal: str) -> Any:
+    """``value``, with a FutureWarning naming the deprecated argument, when given; else
+    ``default``."""
+    if value is None:
+        return default
+    warnings.warn(
+        f"`{name}` has been deprecated in v{since}. This feature will be removed in v{removal}. "
+        f"See https://github.com/optuna/optuna/releases/tag/v{since}.",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return value

@@ -22,6 +22,10 @@ keeps every cell's probability far from underflow; without a prior this path is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+import threading
+from typing import Any
+
 import numpy as np
 
 from skipjack.distributions import BaseDistribution
@@ -32,7 +36,7 @@ from skipjack.samplers._tpe._grid_masses import _grid_mass_cache
 from skipjack.samplers._tpe._grid_masses import _GridMassCache
 from skipjack.samplers._tpe._parzen_estimator import _EPS
 
-__all__ = ["DiscreteSpace"]
+__all__ = ["DiscreteSpace", "DiscreteSpaces", "best_cell"]
 
 # Kernel forms within a run of equal observations.
 _INNER, _FIRST, _LAST, _ALONE = range(4)
@@ -123,6 +127,65 @@ class DiscreteSpace:
                 return None
             return cell
         return _cells(x, float(self._dist.low), float(self._dist.step), self.values)  # type: ignore[union-attr, arg-type]
+
+
+class DiscreteSpaces:
+    """One sampler's :class:`DiscreteSpace` of each one-parameter space seen (``None`` where
+    this path does not apply), built once; and per thread the last good mixture of each."""
+
+    def __init__(
+        self, prior_weight: float, consider_magic_clip: bool, consider_endpoints: bool
+    ) -> None:
+        self._options = (prior_weight, consider_magic_clip, consider_endpoints)
+        self._known: dict[tuple[str, BaseDistribution], DiscreteSpace | None] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def get(self, space: dict[str, BaseDistribution]) -> DiscreteSpace | None:
+        """The :class:`DiscreteSpace` of ``space``, or ``None``."""
+        if len(space) != 1:
+            return None
+        key = next(iter(space.items()))
+        with self._lock:
+            if key not in self._known:
+                if len(self._known) > 256:
+                    self._known.clear()
+                self._known[key] = DiscreteSpace.of(space, *self._options)
+            return self._known[key]
+
+    def good(
+        self, key: tuple[Any, ...], compute: Callable[[], np.ndarray | None]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The good mixture's cell probabilities and their running sum: this thread's last
+        ones for the parameter while ``key`` (the parameter, its distribution and what fixes
+        the good observations) is unchanged, as late in a study most trials leave the good set
+        alone; else ``compute()`` (``None``: not cells)."""
+        last: dict[Any, tuple[Any, np.ndarray, np.ndarray]] | None = getattr(
+            self._local, "good", None
+        )
+        if last is None or len(last) > 64:
+            last = self._local.good = {}
+        kept = last.get(key[:2])
+        if kept is not None and kept[0] == key:
+            return kept[1], kept[2]
+        found = compute()
+        if found is None:
+            return None
+        cdf = np.cumsum(found)
+        last[key[:2]] = (key, found, cdf)
+        return found, cdf
+
+
+def best_cell(
+    good: np.ndarray, cdf: np.ndarray, bad: np.ndarray, rng: np.random.RandomState, size: int
+) -> int:
+    """Of ``size`` cells drawn by the good mixture's probabilities ``good`` (``cdf``, their
+    running sum), the one where ``good / bad`` is largest (the first drawn among equals)."""
+    drawn = cdf.searchsorted(rng.random_sample(size) * cdf[-1], side="right")
+    # Past the last cell only by rounding: the minimum maps it to the last.
+    np.minimum(drawn, len(cdf) - 1, out=drawn)
+    score = np.log(good[drawn]) - np.log(bad[drawn])
+    return int(drawn[int(np.argmax(score))])
 
 
 def _cells(x: np.ndarray, low: float, step: float, grid: np.ndarray) -> np.ndarray | None:

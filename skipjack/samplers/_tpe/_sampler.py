@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Sequence
-import json
 import threading
 from typing import TYPE_CHECKING
 from typing import Any
@@ -42,8 +41,12 @@ from skipjack.samplers._tpe._defaults import _checked_weights
 from skipjack.samplers._tpe._defaults import default_gamma
 from skipjack.samplers._tpe._defaults import default_gamma_multiobjective
 from skipjack.samplers._tpe._defaults import default_weights
+from skipjack.samplers._tpe._defaults import deprecated_argument
 from skipjack.samplers._tpe._defaults import hyperopt_default_gamma
+from skipjack.samplers._tpe._defaults import hyperopt_parameters
 from skipjack.samplers._tpe._discrete import DiscreteSpace
+from skipjack.samplers._tpe._discrete import DiscreteSpaces
+from skipjack.samplers._tpe._discrete import best_cell
 from skipjack.samplers._tpe._incremental import MIN_OBSERVATIONS
 from skipjack.samplers._tpe._incremental import IncrementalMixture
 from skipjack.samplers._tpe._incremental import MixtureCache
@@ -54,6 +57,8 @@ from skipjack.samplers._tpe._observed import values_at
 from skipjack.samplers._tpe._parzen_estimator import _ParzenEstimator
 from skipjack.samplers._tpe._ratio import log_density_ratio
 from skipjack.samplers._tpe._rows import RowFacts
+from skipjack.samplers._tpe._running import running_params
+from skipjack.samplers._tpe._running import store_relative_params
 from skipjack.samplers._tpe._split import split_rows
 from skipjack.search_space import _GroupDecomposedSearchSpace
 from skipjack.search_space import _SearchSpaceGroup
@@ -76,24 +81,7 @@ __all__ = [
 
 _logger = get_logger(__name__)
 
-# Optuna's keys: a RUNNING trial's relative sample, JSON in chunks that fit RDB attributes, so
-# other workers (of either library) can count it with the constant liar.
-_RELATIVE_PARAMS_KEY = "tpe:relative_params"
-_CHUNK = 2045
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-_UNKNOWN: Any = object()
-
-
-def _deprecated(name: str, value: Any, default: Any, since: str, removal: str) -> Any:
-    if value is None:
-        return default
-    warnings.warn(
-        f"`{name}` has been deprecated in v{since}. This feature will be removed in v{removal}. "
-        f"See https://github.com/optuna/optuna/releases/tag/v{since}.",
-        FutureWarning,
-        stacklevel=3,
-    )
-    return value
 
 
 class TPESampler(_ForwardsTrialHooks, BaseSampler):
@@ -159,22 +147,24 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         constant_liar: bool = True,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
     ) -> None:
-        _deprecated("consider_prior", consider_prior, True, "4.3.0", "6.0.0")
-        self._prior_weight = float(_deprecated("prior_weight", prior_weight, 1.0, "4.9.0", "6.0.0"))
+        deprecated_argument("consider_prior", consider_prior, True, "4.3.0", "6.0.0")
+        self._prior_weight = float(
+            deprecated_argument("prior_weight", prior_weight, 1.0, "4.9.0", "6.0.0")
+        )
         self._consider_magic_clip = bool(
-            _deprecated("consider_magic_clip", consider_magic_clip, True, "4.9.0", "6.0.0")
+            deprecated_argument("consider_magic_clip", consider_magic_clip, True, "4.9.0", "6.0.0")
         )
         self._consider_endpoints = bool(
-            _deprecated("consider_endpoints", consider_endpoints, False, "4.9.0", "6.0.0")
+            deprecated_argument("consider_endpoints", consider_endpoints, False, "4.9.0", "6.0.0")
         )
-        self._gamma: Callable[[int], int] | None = _deprecated(
+        self._gamma: Callable[[int], int] | None = deprecated_argument(
             "gamma", gamma, None, "4.9.0", "6.0.0"
         )
-        self._weights: Callable[[int], np.ndarray] = _deprecated(
+        self._weights: Callable[[int], np.ndarray] = deprecated_argument(
             "weights", weights, default_weights, "4.9.0", "6.0.0"
         )
         self._warn_independent_sampling = bool(
-            _deprecated(
+            deprecated_argument(
                 "warn_independent_sampling", warn_independent_sampling, False, "4.9.0", "6.0.0"
             )
         )
@@ -219,7 +209,9 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         self._split_cache: tuple[Any, int, int, np.ndarray, np.ndarray] | None = None
         self._mixtures = MixtureCache()
         self._local = threading.local()  # this thread's last good estimator
-        self._discrete_spaces: dict[tuple[str, BaseDistribution], DiscreteSpace | None] = {}
+        self._discrete_spaces = DiscreteSpaces(
+            self._prior_weight, self._consider_magic_clip, self._consider_endpoints
+        )
 
     def __repr__(self) -> str:
         return (
@@ -242,7 +234,9 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         self._split_cache = None
         self._mixtures = MixtureCache()
         self._local = threading.local()
-        self._discrete_spaces = {}
+        self._discrete_spaces = DiscreteSpaces(
+            self._prior_weight, self._consider_magic_clip, self._consider_endpoints
+        )
 
     def reseed_rng(self) -> None:
         """Reseed this sampler's generators from the operating system."""
@@ -310,11 +304,7 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         else:
             params = self._sample(study, trial, search_space, history, snapshot)
         if params and self._constant_liar:
-            text = json.dumps(params)
-            for i in range(0, len(text), _CHUNK):
-                study._storage.set_trial_system_attr(
-                    trial._trial_id, f"{_RELATIVE_PARAMS_KEY}:{i // _CHUNK}", text[i : i + _CHUNK]
-                )
+            store_relative_params(study, trial, params)
         return params
 
     def sample_independent(
@@ -386,29 +376,6 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         self._split_cache = (history, n_rows, n_below, below, above)
         return below, above
 
-    def _running_params(
-        self, study: Study, trial: FrozenTrial, multivariate: bool
-    ) -> list[tuple[int, dict[str, Any]]]:
-        """``(number, params)`` of the other RUNNING trials, their relative sample included."""
-        out = []
-        for other in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if other.number == trial.number:
-                continue
-            params = other.params
-            if multivariate:
-                chunks = []
-                i = 0
-                while (chunk := other.system_attrs.get(f"{_RELATIVE_PARAMS_KEY}:{i}")) is not None:
-                    chunks.append(chunk)
-                    i += 1
-                if chunks:
-                    try:
-                        params = {**json.loads("".join(chunks)), **params}
-                    except json.JSONDecodeError:  # another worker is still writing
-                        pass
-            out.append((other.number, params))
-        return out
-
     def _good_model(
         self,
         history: TrialHistory,
@@ -470,11 +437,11 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         facts = self._row_facts(history, snapshot)
         below_rows, above_rows = self._split(study, history, snapshot, facts)
         running = (
-            self._running_params(study, trial, self._is_multivariate(study))
+            running_params(study, trial, self._is_multivariate(study))
             if self._constant_liar
             else []
         )
-        discrete = self._discrete_space(space)
+        discrete = self._discrete_spaces.get(space)
         if discrete is not None:
             picked = self._sample_discrete(
                 study, discrete, space, history, snapshot, facts, below_rows, above_rows, running
@@ -565,22 +532,6 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
             score = log_density_ratio(good, bad, candidates)
         return self._best(space, candidates, score)
 
-    def _discrete_space(self, space: dict[str, BaseDistribution]) -> DiscreteSpace | None:
-        """The :class:`DiscreteSpace` of a one-parameter discrete space (cached), or ``None``."""
-        if len(space) != 1:
-            return None
-        key = next(iter(space.items()))
-        known = self._discrete_spaces
-        found = known.get(key, _UNKNOWN)
-        if found is _UNKNOWN:
-            found = DiscreteSpace.of(
-                space, self._prior_weight, self._consider_magic_clip, self._consider_endpoints
-            )
-            if len(known) > 256:
-                known.clear()
-            known[key] = found
-        return found
-
     def _sample_discrete(
         self,
         study: Study,
@@ -597,38 +548,23 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         by the good mixture's cell probabilities, the best ratio of the two mixtures' wins.
         ``None`` when an observation is not a cell (the estimators take over)."""
         ((name, dist),) = space.items()
-        # This thread's last good mixture of the parameter, reused while the good set stays
-        # (late in a study most trials do not change it).
-        last: dict[Any, tuple[Any, np.ndarray, np.ndarray]] | None = getattr(
-            self._local, "good_cells", None
-        )
-        if last is None or len(last) > 64:
-            last = self._local.good_cells = {}
-        key = (history, below_rows.tobytes(), len(study.directions))
-        kept = last.get((name, dist))
-        if kept is not None and kept[0] == key:
-            good, cdf = kept[1], kept[2]
-        else:
+
+        def good_cells() -> np.ndarray | None:
             below = observations(snapshot, facts, below_rows, space)[0][name]
             if len(study.directions) > 1:
-                below_weights = np.ones(len(below))
-            else:
-                below_weights = _checked_weights(self._weights, len(below))
-            found = discrete.probabilities(below, below_weights)
-            if found is None:
-                return None
-            good, cdf = found, np.cumsum(found)
-            last[(name, dist)] = (key, good, cdf)
+                return discrete.probabilities(below, np.ones(len(below)))
+            return discrete.probabilities(below, _checked_weights(self._weights, len(below)))
+
+        key = (name, dist, history, below_rows.tobytes(), len(study.directions))
+        found = self._discrete_spaces.good(key, good_cells)
+        if found is None:
+            return None
+        good, cdf = found
         above = observations(snapshot, facts, above_rows, space, running)[0][name]
         bad = discrete.probabilities(above, _checked_weights(self._weights, len(above)))
         if bad is None:
             return None
-        uniforms = self._rng.rng.random_sample(self._n_ei_candidates)
-        drawn = cdf.searchsorted(uniforms * cdf[-1], side="right")
-        # Past the last cell only by rounding: the minimum maps it to the last.
-        np.minimum(drawn, len(cdf) - 1, out=drawn)
-        score = np.log(good[drawn]) - np.log(bad[drawn])
-        best = int(drawn[int(np.argmax(score))])
+        best = best_cell(good, cdf, bad, self._rng.rng, self._n_ei_candidates)
         return {name: dist.to_external_repr(discrete.values[best].item())}
 
     @staticmethod
@@ -654,19 +590,4 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
     @staticmethod
     def hyperopt_parameters() -> dict[str, Any]:
         """Deprecated: arguments reproducing hyperopt 0.1.2's defaults."""
-        warnings.warn(
-            "hyperopt_parameters has been deprecated in v4.9.0. This feature will be removed in "
-            "v6.0.0. See https://github.com/optuna/optuna/releases/tag/v4.9.0.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return {
-            "consider_prior": True,
-            "prior_weight": 1.0,
-            "consider_magic_clip": True,
-            "consider_endpoints": False,
-            "n_startup_trials": 20,
-            "n_ei_candidates": 24,
-            "gamma": hyperopt_default_gamma,
-            "weights": default_weights,
-        }
+        return hyperopt_parameters()

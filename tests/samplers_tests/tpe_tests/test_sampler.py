@@ -26,6 +26,7 @@ from skipjack.distributions import FloatDistribution
 from skipjack.distributions import IntDistribution
 from skipjack.exceptions import ExperimentalWarning
 from skipjack.samplers import RandomSampler
+from skipjack.samplers._tpe._running import running_params
 from skipjack.samplers._tpe._sampler import TPESampler
 from skipjack.samplers._tpe._sampler import default_gamma
 from skipjack.samplers._tpe._sampler import default_weights
@@ -434,7 +435,7 @@ def test_running_trials_share_their_relative_sample() -> None:
     attrs = study._storage.get_trial(first._trial_id).system_attrs
     assert any(key.startswith("tpe:relative_params") for key in attrs)
     second = study.ask()
-    running = sampler._running_params(study, second._cached_frozen_trial, multivariate=True)
+    running = running_params(study, second._cached_frozen_trial, multivariate=True)
     assert [number for number, _ in running] == [first.number]
     assert set(running[0][1]) == {"x", "lr", "n", "s", "k", "c"}
 
