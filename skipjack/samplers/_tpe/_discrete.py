@@ -38,6 +38,8 @@ from skipjack.samplers._tpe._parzen_estimator import _EPS
 
 __all__ = ["DiscreteSpace", "DiscreteSpaces", "best_cell"]
 
+# A space not looked at yet (``None`` is a looked-at space this path does not handle).
+_UNSEEN: Any = object()
 # Kernel forms within a run of equal observations.
 _INNER, _FIRST, _LAST, _ALONE = range(4)
 
@@ -55,25 +57,18 @@ class DiscreteSpace:
 
     def __init__(
         self,
-        dist: CategoricalDistribution | FloatDistribution | IntDistribution,
+        n_choices: int,
+        cache: _GridMassCache | None,
         prior_weight: float,
         consider_magic_clip: bool,
         consider_endpoints: bool,
     ) -> None:
-        self._dist = dist
         self._prior_weight = prior_weight
         self._clip = consider_magic_clip
         self._endpoints = consider_endpoints
-        self._cache: _GridMassCache | None = None
-        if isinstance(dist, CategoricalDistribution):
-            self.values = np.arange(len(dist.choices), dtype=float)
-        else:
-            assert dist.step is not None
-            self._cache = _grid_mass_cache(
-                float(dist.low), float(dist.high), float(dist.step), dist.log
-            )
-            assert self._cache is not None
-            self.values = self._cache.grid
+        self._cache = cache
+        # The cells' internal values: the grid points, or the choices' indices.
+        self.values = cache.grid if cache is not None else np.arange(n_choices, dtype=float)
 
     @classmethod
     def of(
@@ -88,15 +83,13 @@ class DiscreteSpace:
         if len(space) != 1 or not prior_weight > 0:
             return None
         dist = next(iter(space.values()))
-        if isinstance(dist, (FloatDistribution, IntDistribution)):
-            if dist.step is None:
-                return None
-            grid = (float(dist.low), float(dist.high), float(dist.step), dist.log)
-            if _grid_mass_cache(*grid) is None:
-                return None
-        elif not isinstance(dist, CategoricalDistribution):
+        options = (prior_weight, consider_magic_clip, consider_endpoints)
+        if isinstance(dist, CategoricalDistribution):
+            return cls(len(dist.choices), None, *options)
+        if not isinstance(dist, (FloatDistribution, IntDistribution)) or dist.step is None:
             return None
-        return cls(dist, prior_weight, consider_magic_clip, consider_endpoints)  # type: ignore[arg-type]
+        cache = _grid_mass_cache(float(dist.low), float(dist.high), float(dist.step), dist.log)
+        return None if cache is None else cls(0, cache, *options)
 
     def probabilities(self, values: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
         """Probability of each cell (grid point or choice, in order) under the estimator of
@@ -119,14 +112,14 @@ class DiscreteSpace:
 
     def cells(self, x: np.ndarray) -> np.ndarray | None:
         """Cell of each internal value; ``None`` when one is not a cell."""
-        if self._cache is None:
-            if not np.isfinite(x).all():
-                return None
-            cell = x.astype(np.intp)
-            if not ((cell >= 0) & (cell < len(self.values)) & (cell == x)).all():
-                return None
-            return cell
-        return _cells(x, float(self._dist.low), float(self._dist.step), self.values)  # type: ignore[union-attr, arg-type]
+        if self._cache is not None:
+            return self._cache.cells(x)
+        if not np.isfinite(x).all():
+            return None
+        cell = x.astype(np.intp)
+        if not ((cell >= 0) & (cell < len(self.values)) & (cell == x)).all():
+            return None
+        return cell
 
 
 class DiscreteSpaces:
@@ -146,12 +139,14 @@ class DiscreteSpaces:
         if len(space) != 1:
             return None
         key = next(iter(space.items()))
-        with self._lock:
-            if key not in self._known:
+        found = self._known.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = DiscreteSpace.of(space, *self._options)
+            with self._lock:
                 if len(self._known) > 256:
                     self._known.clear()
-                self._known[key] = DiscreteSpace.of(space, *self._options)
-            return self._known[key]
+                self._known[key] = found
+        return found
 
     def good(
         self, key: tuple[Any, ...], compute: Callable[[], np.ndarray | None]
@@ -186,17 +181,6 @@ def best_cell(
     np.minimum(drawn, len(cdf) - 1, out=drawn)
     score = np.log(good[drawn]) - np.log(bad[drawn])
     return int(drawn[int(np.argmax(score))])
-
-
-def _cells(x: np.ndarray, low: float, step: float, grid: np.ndarray) -> np.ndarray | None:
-    """Grid cell of each value; ``None`` when one lies off the grid."""
-    if not np.isfinite(x).all():
-        return None
-    cell = np.rint((x - low) / step).astype(np.intp)
-    # Clipped, a cell outside the grid reads an end value, which differs from the value.
-    if not (grid.take(cell, mode="clip") == x).all():
-        return None
-    return cell
 
 
 def _categorical_probabilities(

@@ -40,9 +40,10 @@ class _GridMassCache:
     """
 
     def __init__(
-        self, grid: np.ndarray, left: np.ndarray, right: np.ndarray, log: bool = False
+        self, grid: np.ndarray, left: np.ndarray, right: np.ndarray, step: float, log: bool
     ) -> None:
-        self.grid = grid  # the cells' values (internal representation)
+        self.grid = grid  # the cells' values (internal representation), ``step`` apart
+        self._step = step
         self._left = left  # model-domain cell edges
         self._right = right
         self._lock = threading.Lock()
@@ -60,6 +61,16 @@ class _GridMassCache:
         self.model_low = float(left[0])
         self.model_high = float(right[-1])
         self.model_grid = np.log(grid) if log else grid
+
+    def cells(self, x: np.ndarray) -> np.ndarray | None:
+        """The grid cell of each value; ``None`` when one is not a grid point."""
+        if not np.isfinite(x).all():
+            return None
+        cell = np.rint((x - self.grid[0]) / self._step).astype(np.intp)
+        # Clipped, a cell outside the grid reads an end value, which differs from the value.
+        if not (self.grid.take(cell, mode="clip") == x).all():
+            return None
+        return cell
 
     def masses(self, mu: np.ndarray, sigma: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """``(len(cells), len(mu))`` log masses of grid cells ``cells`` under kernels
@@ -138,7 +149,7 @@ def _grid_mass_cache(low: float, high: float, step: float, log: bool) -> _GridMa
     left, right = grid - 0.5 * step, grid + 0.5 * step
     if log:
         left, right = np.log(left), np.log(right)
-    return _GridMassCache(grid, left, right, log)
+    return _GridMassCache(grid, left, right, step, log)
 
 
 def _cached_grid_masses(kernels: _Numeric, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -148,11 +159,8 @@ def _cached_grid_masses(kernels: _Numeric, x: np.ndarray) -> tuple[np.ndarray, n
     cache = _grid_mass_cache(kernels.value_low, kernels.value_high, kernels.step, kernels.log)
     if cache is None:
         return None
-    position = np.rint((x - kernels.value_low) / kernels.step)
-    if not ((position >= 0) & (position < len(cache.grid))).all():
-        return None
-    cell = position.astype(np.intp)
-    if not (cache.grid[cell] == x).all():
+    cell = cache.cells(x)
+    if cell is None:
         return None
     # The distinct cells, in order, and each point's place among them (``np.unique``'s
     # result without its sort).
