@@ -466,7 +466,8 @@ class TPESampler(_ForwardsTrialHooks, BaseSampler):
         if plain and not running:
             above_kept: np.ndarray | None = above_rows
             n_above = len(above_rows)
-        elif plain:
+        elif plain and len(above_rows) + len(running) >= MIN_OBSERVATIONS:
+            # Likely kept: read only what the kept mixture asks for.
             above_kept = None
             above_numbers, above_reader = merged_with_running(snapshot, above_rows, space, running)
             n_above = len(above_numbers)
